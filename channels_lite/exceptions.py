@@ -1,0 +1,122 @@
+"""Every public exception of channels_lite.
+
+The hierarchy::
+
+    Exception
+    ├── RequestAborted                  the client went away while the body was read
+    │   └── RequestTimeout              ... because reading it took too long
+    ├── AcceptConnection                raised in a connect handler to accept
+    ├── DenyConnection                  raised in a connect handler to deny
+    ├── StopConsumer                    stop this application instance
+    ├── ValueError
+    │   ├── InvalidChannelLayerError    CHANNEL_LAYERS names no usable layer
+    │   └── NoHandlerError              a message type with no handler method
+    └── ChannelLayerError               anything a channel layer refuses
+        ├── ChannelFull                 the channel is at capacity
+        ├── MessageTooLarge             the encoded message is over the limit
+        ├── InvalidChannelNameError     (also a TypeError) bad channel/group name
+        ├── InvalidMessageError         (also a TypeError) not a dict with a "type"
+        ├── MessageSerializationError   (also a TypeError) a value cannot be encoded
+        └── ChannelLayerUnavailable     (also a ConnectionError) the backend is down
+
+Names that Django Channels raises as builtins keep those builtins as bases, so
+``except TypeError`` or ``except ValueError`` written for Channels keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AcceptConnection",
+    "ChannelFull",
+    "ChannelLayerError",
+    "ChannelLayerUnavailable",
+    "DenyConnection",
+    "InvalidChannelLayerError",
+    "InvalidChannelNameError",
+    "InvalidMessageError",
+    "MessageSerializationError",
+    "MessageTooLarge",
+    "NoHandlerError",
+    "RequestAborted",
+    "RequestTimeout",
+    "StopConsumer",
+]
+
+
+class RequestAborted(Exception):
+    """The client aborted the request while its body was being read."""
+
+
+class RequestTimeout(RequestAborted):
+    """Reading the request body took longer than allowed."""
+
+
+class InvalidChannelLayerError(ValueError):
+    """A channel layer is missing or configured incorrectly."""
+
+
+class AcceptConnection(Exception):
+    """Raise in a connect handler to accept the connection."""
+
+
+class DenyConnection(Exception):
+    """Raise in a connect handler to deny the connection."""
+
+
+class StopConsumer(Exception):
+    """Raise in a consumer to stop it and close its application instance."""
+
+
+class NoHandlerError(ValueError):
+    """A consumer received a message type it has no handler method for."""
+
+    def __init__(self, message_type: str, handler_name: str) -> None:
+        self.message_type = message_type
+        self.handler_name = handler_name
+        super().__init__(
+            f"No handler for message type {message_type!r} "
+            f"(expected a method named {handler_name!r})"
+        )
+
+
+class ChannelLayerError(Exception):
+    """Base class of everything a channel layer refuses to do."""
+
+
+class ChannelFull(ChannelLayerError):
+    """The channel cannot take another message: it is at its capacity."""
+
+
+class MessageTooLarge(ChannelLayerError):
+    """The message is too large for the channel layer to carry."""
+
+
+class InvalidChannelNameError(ChannelLayerError, TypeError):
+    """A channel or group name is not valid.
+
+    ``kind`` is ``"Channel"`` or ``"Group"`` and ``name`` the offending value.
+    """
+
+    def __init__(self, message: str, *, kind: str = "Channel", name: object = None):
+        self.kind = kind
+        self.name = name
+        super().__init__(message)
+
+
+class InvalidMessageError(ChannelLayerError, TypeError):
+    """A message is not a dict, or has no string ``"type"`` key."""
+
+
+class MessageSerializationError(ChannelLayerError, TypeError):
+    """A message holds a value the layer's serializer cannot encode.
+
+    ``path`` names the offending key, for example ``"payload.when"``.
+    """
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class ChannelLayerUnavailable(ChannelLayerError, ConnectionError):
+    """The channel layer's backend (for example Redis) cannot be reached."""
