@@ -14,9 +14,11 @@
     through channel layers (from WSGI views, say) needs no ASGI application
     and can silence it.
 ``channels_lite.E003``
-    ``CHANNEL_LAYERS`` is malformed: not a dict, an alias that is not a dict or
-    lacks ``BACKEND``, a ``BACKEND`` that cannot be imported, or a ``CONFIG``
-    (or ``TEST_CONFIG``) with options the backend's constructor does not take.
+    ``CHANNEL_LAYERS`` is malformed: not a dict, an alias that is not a dict,
+    has a Channels 1 ``ROUTING`` key or lacks ``BACKEND``, a ``BACKEND`` that
+    cannot be imported, or a ``CONFIG`` (or ``TEST_CONFIG``) with options the
+    backend's constructor does not take. These are the settings
+    :data:`channels_lite.layers.channel_layers` would refuse on first use.
 
 The checks run with every management command once ``"channels_lite"`` is in
 ``INSTALLED_APPS`` (its app config imports this module).
@@ -25,7 +27,7 @@ The checks run with every management command once ``"channels_lite"`` is in
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.apps import AppConfig, apps
@@ -41,6 +43,10 @@ __all__ = ["check_app_order", "check_asgi_application", "check_channel_layers"]
 _APP = "channels_lite"
 _STATICFILES = "django.contrib.staticfiles"
 _DAPHNE = "daphne"
+_KEYWORD_KINDS = (
+    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    inspect.Parameter.KEYWORD_ONLY,
+)
 
 
 @checks.register()
@@ -114,7 +120,9 @@ def check_channel_layers(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
     """Check the shape of ``CHANNEL_LAYERS`` and that each backend imports."""
-    layers = getattr(settings, "CHANNEL_LAYERS", {})
+    layers = getattr(settings, "CHANNEL_LAYERS", None)
+    if layers is None:
+        return []
     if not isinstance(layers, Mapping):
         return [
             _layer_error(
@@ -134,6 +142,8 @@ def _layer_problem(alias: object, config: object) -> str | None:
     """Describe what is wrong with one alias's settings, or return None."""
     if not isinstance(config, Mapping):
         return f"must be a dict with a 'BACKEND' key, not {type(config).__name__}."
+    if "ROUTING" in config:
+        return "has a ROUTING key; routing moved to ASGI_APPLICATION, remove it."
     backend_path = config.get("BACKEND")
     if not isinstance(backend_path, str):
         return "has no 'BACKEND' (the dotted path of a channel layer class)."
@@ -141,6 +151,8 @@ def _layer_problem(alias: object, config: object) -> str | None:
         backend = import_string(backend_path)
     except ImportError as exc:
         return f"cannot import BACKEND {backend_path!r}: {exc}"
+    if not callable(backend):
+        return f"BACKEND {backend_path!r} is not callable."
     for key in ("CONFIG", "TEST_CONFIG"):
         if key in config:
             problem = _config_problem(backend, config[key])
@@ -149,18 +161,39 @@ def _layer_problem(alias: object, config: object) -> str | None:
     return None
 
 
-def _config_problem(backend: Any, options: object) -> str | None:
-    """Describe why ``backend(**options)`` would fail on its arguments, or None."""
+def _config_problem(backend: Callable[..., object], options: object) -> str | None:
+    """Describe why ``backend(**options)`` would refuse ``options``, or None."""
     if not isinstance(options, Mapping):
         return f"it must be a dict, not {type(options).__name__}."
     if not all(isinstance(key, str) for key in options):
         return "its keys must be strings."
-    try:
-        inspect.signature(backend).bind(**options)
-    except TypeError as exc:
-        return str(exc)
-    except ValueError:  # no signature to inspect (a builtin): let it be
-        return None
+    accepted = _accepted_options(backend)
+    unknown = sorted(set(options) - accepted) if accepted is not None else []
+    if unknown:
+        return f"unexpected option(s) {', '.join(map(repr, unknown))}."
+    return None
+
+
+def _accepted_options(backend: Callable[..., object]) -> set[str] | None:
+    """Return the keyword arguments ``backend(...)`` takes; None for "any".
+
+    A constructor with ``**kwargs`` is taken to pass them up the MRO, as the
+    layers do, so the search goes on in the parents' ``__init__``.
+    """
+    inits: list[Callable[..., object]] = [backend]
+    if isinstance(backend, type):
+        inits = [vars(c)["__init__"] for c in backend.__mro__ if "__init__" in vars(c)]
+    accepted: set[str] = set()
+    for init in inits:
+        try:
+            parameters = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):  # a builtin without a signature
+            return None
+        accepted.update(
+            p.name for p in parameters if p.kind in _KEYWORD_KINDS and p.name != "self"
+        )
+        if all(p.kind is not inspect.Parameter.VAR_KEYWORD for p in parameters):
+            return accepted
     return None
 
 

@@ -13,8 +13,11 @@ from channels_lite.checks import (
     check_asgi_application,
     check_channel_layers,
 )
+from channels_lite.exceptions import InvalidChannelLayerError
+from channels_lite.layers import channel_layers
 
 BASE_LAYER = "channels_lite.layers.base.BaseChannelLayer"
+IN_MEMORY = "channels_lite.layers.InMemoryChannelLayer"
 
 
 class DaphneStandIn(AppConfig):
@@ -130,6 +133,35 @@ def test_check_channel_layers_accepts_no_setting(settings: Any) -> None:
     assert check_channel_layers() == []
 
 
+def test_check_channel_layers_accepts_none() -> None:
+    with override_settings(CHANNEL_LAYERS=None):
+        assert check_channel_layers() == []
+
+
+def test_check_channel_layers_accepts_test_settings() -> None:
+    assert check_channel_layers() == []
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        pytest.param({"capcity": 1}, id="typo"),
+        pytest.param(
+            {"expiry": 1, "hosts": ["redis://x"]}, id="option-of-another-layer"
+        ),
+    ],
+)
+def test_check_channel_layers_agrees_with_the_layer_manager(
+    config: dict[str, Any],
+) -> None:
+    layers = {"default": {"BACKEND": IN_MEMORY, "CONFIG": config}}
+    with override_settings(CHANNEL_LAYERS=layers):
+        [error] = check_channel_layers()
+        with pytest.raises(InvalidChannelLayerError, match="does not fit BACKEND"):
+            channel_layers.make_backend("default")
+    assert error.id == "channels_lite.E003"
+
+
 @pytest.mark.parametrize(
     ("layers", "message"),
     [
@@ -144,6 +176,11 @@ def test_check_channel_layers_accepts_no_setting(settings: Any) -> None:
             id="alias-not-a-dict",
         ),
         pytest.param(
+            {"default": {"BACKEND": BASE_LAYER, "ROUTING": "x.routing"}},
+            "has a ROUTING key",
+            id="channels-1-routing",
+        ),
+        pytest.param(
             {"default": {"CONFIG": {}}},
             "CHANNEL_LAYERS['default']: has no 'BACKEND'",
             id="no-backend",
@@ -152,6 +189,11 @@ def test_check_channel_layers_accepts_no_setting(settings: Any) -> None:
             {"default": {"BACKEND": "channels_lite.layers.Nope"}},
             "cannot import BACKEND 'channels_lite.layers.Nope'",
             id="backend-not-importable",
+        ),
+        pytest.param(
+            {"default": {"BACKEND": "tests.test_checks.BASE_LAYER"}},
+            "BACKEND 'tests.test_checks.BASE_LAYER' is not callable",
+            id="backend-not-callable",
         ),
         pytest.param(
             {"default": {"BACKEND": BASE_LAYER, "CONFIG": {"capcity": 10}}},
@@ -198,10 +240,46 @@ def test_check_channel_layers_reports_each_bad_alias() -> None:
     ]
 
 
-def test_check_channel_layers_skips_options_of_uninspectable_backends() -> None:
-    layers = {"default": {"BACKEND": "builtins.dict", "CONFIG": {"anything": 1}}}
+def unsigned_layer() -> object:
+    """A layer factory whose signature inspect cannot read."""
+    return object()
+
+
+unsigned_layer.__signature__ = "unreadable"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param("builtins.dict", id="kwargs-all-the-way-up"),
+        pytest.param("tests.test_checks.unsigned_layer", id="no-signature"),
+    ],
+)
+def test_check_channel_layers_accepts_any_option_it_cannot_judge(backend: str) -> None:
+    layers = {"default": {"BACKEND": backend, "CONFIG": {"anything": 1}}}
     with override_settings(CHANNEL_LAYERS=layers):
         assert check_channel_layers() == []
+
+
+def make_layer(capacity: int = 1) -> object:
+    """A layer factory function, as a BACKEND may name one."""
+    return object()
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        pytest.param({"capacity": 2}, [], id="known"),
+        pytest.param({"capcity": 2}, ["channels_lite.E003"], id="unknown"),
+    ],
+)
+def test_check_channel_layers_judges_factory_function_options(
+    config: dict[str, Any], expected: list[str]
+) -> None:
+    backend = "tests.test_checks.make_layer"
+    layers = {"default": {"BACKEND": backend, "CONFIG": config}}
+    with override_settings(CHANNEL_LAYERS=layers):
+        assert ids(check_channel_layers()) == expected
 
 
 def test_checks_are_registered_with_django() -> None:
