@@ -7,9 +7,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -40,7 +41,10 @@ class DaphneServer:
         return f"ws://{HOST}:{self.port}{path}"
 
 
-DaphneFactory = Callable[[str], DaphneServer]
+class DaphneFactory(Protocol):
+    """Return the running server for an application and extra daphne options."""
+
+    def __call__(self, application: str, *args: str) -> DaphneServer: ...
 
 
 def _free_port() -> int:
@@ -82,10 +86,11 @@ def stop_daphne(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_TIMEOUT)
 
 
-def start_daphne(application: str, log: Path) -> DaphneServer:
+def start_daphne(application: str, log: Path, args: Sequence[str] = ()) -> DaphneServer:
     """Start ``python -m daphne`` serving ``application`` on a free port.
 
-    ``application`` uses daphne's syntax, ``"package.module:attribute"``.
+    ``application`` uses daphne's syntax, ``"package.module:attribute"``;
+    ``args`` are extra daphne options (``["--websocket-max-message-size", "64"]``).
 
     Retries on a fresh port when daphne exits before listening (the port was
     taken in between); raises RuntimeError with daphne's output otherwise.
@@ -102,6 +107,7 @@ def start_daphne(application: str, log: Path) -> DaphneServer:
                     HOST,
                     "-p",
                     str(port),
+                    *args,
                     application,
                 ],
                 cwd=ROOT,
@@ -121,16 +127,18 @@ def start_daphne(application: str, log: Path) -> DaphneServer:
 def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneFactory]:
     """Yield a factory: ``daphne_server("pkg.asgi:application")`` -> a running server.
 
-    Each application path gets one server per test module; every server is
-    stopped (terminate, then kill after a timeout) when the module finishes.
+    Extra positional arguments are daphne options. Each application path and
+    set of options gets one server per test module; every server is stopped
+    (terminate, then kill after a timeout) when the module finishes.
     """
-    servers: dict[str, DaphneServer] = {}
+    servers: dict[tuple[str, ...], DaphneServer] = {}
 
-    def factory(application: str) -> DaphneServer:
-        if application not in servers:
+    def factory(application: str, *args: str) -> DaphneServer:
+        key = (application, *args)
+        if key not in servers:
             log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-            servers[application] = start_daphne(application, log)
-        return servers[application]
+            servers[key] = start_daphne(application, log, args)
+        return servers[key]
 
     try:
         yield factory
