@@ -74,9 +74,8 @@ async def await_many_dispatch(
                 await wakeup
             task = ready.popleft()
             source = tasks.pop(task)
-            result = task.result()
+            await dispatch(task.result())
             tasks[start(source)] = source
-            await dispatch(result)
     finally:
         await _cancel_all(list(tasks), arrived)
 
@@ -152,17 +151,20 @@ class ConnectionChecks:
     going stale while costing one clock read per message.
     """
 
-    def __init__(self, *, interval: float) -> None:
+    def __init__(
+        self, *, interval: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.interval = interval
+        self.clock = clock
         self.next_at = 0.0
 
     def due(self) -> bool:
         """Return whether the next check should run now."""
-        return time.monotonic() >= self.next_at
+        return self.clock() >= self.next_at
 
     async def run(self) -> None:
         """Run a check now and schedule the next one."""
-        self.next_at = time.monotonic() + self.interval
+        self.next_at = self.clock() + self.interval
         await aclose_old_connections()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 from asgiref.sync import SyncToAsync, sync_to_async
@@ -16,6 +17,17 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+connections_kept: ContextVar[bool] = ContextVar(
+    "channels_lite.db.connections_kept", default=False
+)
+"""While true, :func:`close_old_connections` closes nothing.
+
+The test communicators set it in the context of the application they run,
+as Channels' communicators switch connection closing off, so that a test's
+database connections survive the consumers it drives.
+"""
+
+
 def close_old_connections() -> None:
     """Close this thread's connections that are broken or past ``CONN_MAX_AGE``.
 
@@ -23,6 +35,8 @@ def close_old_connections() -> None:
     atomic block is left alone: someone is using it (for example a test
     case's transaction), and closing it would roll their work back.
     """
+    if connections_kept.get():
+        return
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()

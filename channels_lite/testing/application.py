@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 from typing import Any
 
 from asgiref.testing import ApplicationCommunicator as BaseApplicationCommunicator
 
+from channels_lite.db import connections_kept
 from channels_lite.types import ASGIApp, Message, Scope
 
 __all__ = ["ApplicationCommunicator"]
@@ -28,15 +31,18 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
     """Run ``application`` for ``scope`` as a task and talk to it like a server.
 
     Built on :class:`asgiref.testing.ApplicationCommunicator`: the application
-    starts with an empty context on first use. Unlike Channels, nothing is
-    patched: database connections inside a test's transaction are never
-    closed by channels_lite (see :mod:`channels_lite.db`).
+    starts on first use, in an empty context. As in Channels, channels_lite
+    closes no database connections for the application under test, so the
+    test's own connection and transaction survive; unlike Channels, nothing
+    is patched, and other code running meanwhile is unaffected.
 
     Passing a consumer class instead of ``Consumer.as_asgi()`` raises
     :exc:`TypeError`.
     """
 
     scope: Scope
+    # Set before __init__ can fail, so asgiref's __del__ finds nothing to stop.
+    _future: asyncio.Task[None] | None = None
 
     def __init__(self, application: ASGIApp, scope: Scope) -> None:
         if isinstance(application, type):
@@ -48,6 +54,20 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
         super().__init__(application, scope)  # type: ignore[no-untyped-call]
         self._output_queue: _OutputQueue = _OutputQueue()
 
+    @property
+    def future(self) -> asyncio.Task[None]:
+        """The task running the application, started on first use."""
+        if self._future is None:
+            context = contextvars.Context()
+            context.run(connections_kept.set, True)
+            self._future = context.run(
+                asyncio.create_task,
+                self.application(
+                    self.scope, self.input_queue.get, self.output_queue.put
+                ),
+            )
+        return self._future
+
     async def send_input(self, message: Message) -> None:
         """Give ``message`` to the application's ``receive``.
 
@@ -58,12 +78,31 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
     async def receive_output(self, timeout: float = 1) -> Message:
         """Return the next message the application sends.
 
-        Raises :exc:`TimeoutError` (after cancelling the application) if none
-        arrives within ``timeout`` seconds, or the application's exception if
-        it failed.
+        If the application has failed, its exception is raised instead, as
+        soon as it fails. If nothing arrives within ``timeout`` seconds, the
+        application is cancelled and :exc:`TimeoutError` raised.
         """
-        message: Message = await super().receive_output(timeout)  # type: ignore[no-untyped-call]
-        return message
+        future: asyncio.Future[Any] = self.future
+        queue = self._output_queue
+        if future.done():
+            future.result()
+        if not queue.empty():
+            return queue.get_nowait()
+        getter = asyncio.ensure_future(queue.get())
+        try:
+            await asyncio.wait(
+                {getter, future}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            if not getter.done():
+                getter.cancel()
+        if getter.done() and not getter.cancelled():
+            return getter.result()
+        if future.done():
+            future.result()
+            raise TimeoutError("The application finished without sending anything")
+        await self._cancel_application()
+        raise TimeoutError(f"No output from the application within {timeout}s")
 
     async def receive_nothing(
         self, timeout: float = 0.1, interval: float = 0.01
@@ -90,10 +129,30 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
             future.result()
         return queue.empty()
 
+    def stop(self, exceptions: bool = True) -> None:
+        """Cancel the application if it still runs.
+
+        If it has already finished and ``exceptions`` is true, its exception
+        (if any) is raised.
+        """
+        future = self._future
+        if future is None:
+            return
+        if not future.done():
+            future.cancel()
+        elif exceptions and not future.cancelled():
+            future.result()
+
+    async def _cancel_application(self) -> None:
+        future: asyncio.Future[Any] = self.future
+        future.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await future
+
     async def wait(self, timeout: float = 1) -> None:
         """Wait for the application to finish; raise its exception if it failed.
 
-        After ``timeout`` seconds it is cancelled and :exc:`TimeoutError`
-        raised.
+        An application still running after ``timeout`` seconds is cancelled,
+        and this returns without an error, as in asgiref and Channels.
         """
         await super().wait(timeout)  # type: ignore[no-untyped-call]
