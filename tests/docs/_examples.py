@@ -1,7 +1,8 @@
 """Find and run the documentation's code samples kept under ``docs/examples/``.
 
 Pages show samples with ``literalinclude``; the tests in ``tests/docs/`` reach
-them only through :func:`example` and :func:`load_example`, always with a
+them only through :func:`example`, :func:`load_example` and
+:func:`load_settings`, always with a
 literal path, so that ``test_samples`` can read which files are exercised
 straight from the test sources.
 """
@@ -14,6 +15,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -42,6 +44,12 @@ def load_example(relpath: str) -> ModuleType:
     _install_root_package()
     dotted = ".".join(path.relative_to(EXAMPLES).with_suffix("").parts)
     return importlib.import_module(f"{PACKAGE}.{dotted}")
+
+
+def load_settings(relpath: str) -> dict[str, Any]:
+    """Return the upper-case names a settings sample defines, for override_settings."""
+    module = load_example(relpath)
+    return {name: getattr(module, name) for name in dir(module) if name.isupper()}
 
 
 def _install_root_package() -> None:

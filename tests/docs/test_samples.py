@@ -22,7 +22,7 @@ from tests.docs._blocks import (
 from tests.docs._examples import EXAMPLES
 
 TESTS = Path(__file__).resolve().parent
-LOADERS = frozenset({"example", "load_example"})
+LOADERS = frozenset({"example", "load_example", "load_settings"})
 
 
 def exercised_examples() -> set[str]:

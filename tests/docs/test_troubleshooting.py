@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.test import override_settings
 
 import channels_lite
 from channels_lite import exceptions
+from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
 from channels_lite.layers.base import BaseChannelLayer
 from tests.docs._examples import DOCS, load_example
 
@@ -86,3 +90,52 @@ def test_room_group_name_is_valid(room: str) -> None:
 def test_room_group_name_keeps_lookalike_rooms_apart() -> None:
     module = load_example("troubleshooting/group_names.py")
     assert module.room_group_name("café") != module.room_group_name("caf_")
+
+
+@pytest.mark.parametrize(
+    ("layers", "alias"),
+    [
+        pytest.param({"default": {"CONFIG": {}}}, "default", id="no-backend"),
+        pytest.param(
+            {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+            "default",
+            id="channels-path",
+        ),
+        pytest.param(
+            {
+                "default": {
+                    "BACKEND": "channels_lite.layers.InMemoryChannelLayer",
+                    "CONFIG": {"hosts": [("127.0.0.1", 6379)]},
+                }
+            },
+            "default",
+            id="config-mismatch",
+        ),
+        pytest.param(
+            {"default": {"BACKEND": "x", "ROUTING": "mysite.routing"}},
+            "default",
+            id="routing",
+        ),
+    ],
+)
+def test_troubleshooting_quotes_real_layer_errors(
+    layers: dict[str, Any], alias: str
+) -> None:
+    backend = layers[alias].get("BACKEND", "")
+    if backend.startswith("channels.") and importlib.util.find_spec("channels"):
+        pytest.skip("Django Channels is installed, so its path imports")
+    with (
+        override_settings(CHANNEL_LAYERS=layers),
+        pytest.raises(exceptions.InvalidChannelLayerError) as caught,
+    ):
+        get_channel_layer(alias)
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
+
+
+async def test_troubleshooting_quotes_real_channel_full() -> None:
+    layer = InMemoryChannelLayer(capacity=100)
+    for _ in range(100):
+        await layer.send("chat.alice", {"type": "chat.message"})
+    with pytest.raises(exceptions.ChannelFull) as caught:
+        await layer.send("chat.alice", {"type": "chat.message"})
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
