@@ -7,15 +7,26 @@ import importlib.util
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from django.conf import settings
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
+from django.urls import path
 
 import channels_lite
 from channels_lite import exceptions
 from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
 from channels_lite.layers.base import BaseChannelLayer
+from channels_lite.routing import (
+    ChannelNameRouter,
+    ProtocolTypeRouter,
+    URLRouter,
+    get_default_application,
+)
+from channels_lite.types import ASGIApp, Message, Receive, Scope, Send
 from tests.docs._examples import DOCS, load_example
 
 PAGE = DOCS / "topics" / "troubleshooting.rst"
@@ -139,3 +150,135 @@ async def test_troubleshooting_quotes_real_channel_full() -> None:
     with pytest.raises(exceptions.ChannelFull) as caught:
         await layer.send("chat.alice", {"type": "chat.message"})
     assert normalized(str(caught.value)) in normalized(PAGE.read_text())
+
+
+def test_troubleshooting_has_an_entry_per_system_check() -> None:
+    ids = set(
+        re.findall(r'id="channels_lite\.(\w+)"', (PACKAGE / "checks.py").read_text())
+    )
+    labels = set(re.findall(r"^\.\. _check-(\w+):$", PAGE.read_text(), re.MULTILINE))
+    assert ids, "no check ids found in channels_lite/checks.py"
+    assert sorted(ids - labels) == []
+
+
+async def _app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Stand in for a consumer; never reached in these tests."""
+
+
+@pytest.mark.parametrize(
+    ("router", "scope"),
+    [
+        pytest.param(
+            URLRouter([path("ws/chat/<str:room_name>/", cast(Any, _app))]),
+            {"type": "websocket", "path": "/ws/chat/"},
+            id="no-route",
+        ),
+        pytest.param(
+            ProtocolTypeRouter({"http": _app}),
+            {"type": "websocket", "path": "/"},
+            id="scope-type",
+        ),
+        pytest.param(
+            ChannelNameRouter({"thumbnails": _app}),
+            {"type": "channel", "channel": "emails"},
+            id="channel",
+        ),
+        pytest.param(
+            ChannelNameRouter({"thumbnails": _app}),
+            {"type": "websocket", "path": "/"},
+            id="not-a-channel-scope",
+        ),
+    ],
+)
+async def test_troubleshooting_quotes_real_router_errors(
+    router: ASGIApp, scope: Scope
+) -> None:
+    with pytest.raises(ValueError, match=r"No route|No application|without") as caught:
+        await router(scope, _never_receive, _never_send)
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
+
+
+async def _never_receive() -> Message:
+    raise AssertionError("the router must not receive")
+
+
+async def _never_send(message: Message) -> None:
+    raise AssertionError("the router must not send")
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        pytest.param("/ws/chat/<str:room_name>/", id="leading-slash"),
+        pytest.param("ws/chat/<str:room_name>", id="no-trailing-slash"),
+    ],
+)
+async def test_troubleshooting_route_mistakes_find_no_route(route: str) -> None:
+    router = URLRouter([path(route, cast(Any, _app))])
+    with pytest.raises(exceptions.NoRouteFound):
+        await router(
+            {"type": "websocket", "path": "/ws/chat/lobby/"},
+            _never_receive,
+            _never_send,
+        )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(None, id="unset"),
+        pytest.param("asgi", id="not-dotted"),
+        pytest.param("mysite.asgi.application", id="no-module"),
+        pytest.param("tests.asgi.app", id="no-attribute"),
+    ],
+)
+def test_troubleshooting_quotes_real_asgi_application_errors(value: str | None) -> None:
+    with override_settings(ASGI_APPLICATION=value):
+        if value is None:
+            del settings.ASGI_APPLICATION
+        with pytest.raises(ImproperlyConfigured) as caught:
+            get_default_application()
+    # The page shows the attribute case for a 'mysite.asgi' module.
+    message = str(caught.value).replace("'tests.asgi'", "'mysite.asgi'")
+    assert normalized(message) in normalized(PAGE.read_text())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check_id"),
+    [
+        pytest.param(
+            {
+                "INSTALLED_APPS": [
+                    "django.contrib.contenttypes",
+                    "django.contrib.auth",
+                    "django.contrib.staticfiles",
+                    "channels_lite",
+                ]
+            },
+            "channels_lite.E001",
+            id="E001",
+        ),
+        pytest.param({"ASGI_APPLICATION": None}, "channels_lite.W002", id="W002"),
+        pytest.param(
+            {
+                "CHANNEL_LAYERS": {
+                    "default": {
+                        "BACKEND": "channels_lite.layers.InMemoryChannelLayer",
+                        "CONFIG": {"hosts": [("127.0.0.1", 6379)]},
+                    }
+                }
+            },
+            "channels_lite.E003",
+            id="E003",
+        ),
+    ],
+)
+def test_troubleshooting_quotes_real_check_messages(
+    overrides: dict[str, Any], check_id: str
+) -> None:
+    with override_settings(**overrides):
+        if overrides.get("ASGI_APPLICATION", "") is None:
+            del settings.ASGI_APPLICATION
+        messages = [m for m in run_checks() if m.id == check_id]
+    assert len(messages) == 1
+    assert normalized(messages[0].msg) in normalized(PAGE.read_text())
