@@ -4,19 +4,7 @@ Scripts, services and mobile apps often hold an API token instead of a
 session cookie. ``TokenAuthMiddleware`` reads such a token from a request
 header (``Authorization: Bearer <token>`` by default) or, if enabled, from a
 query parameter, and turns it into ``scope["user"]`` through a callable you
-provide::
-
-    from channels_lite.token_auth import TokenAuthMiddlewareStack
-
-    def user_for_token(token: str) -> User | None:
-        return User.objects.filter(api_tokens__key=token).first()
-
-    application = ProtocolTypeRouter({
-        "websocket": AllowedHostsOriginValidator(
-            TokenAuthMiddlewareStack(URLRouter(...), authenticate=user_for_token),
-            allow_missing_origin=True,
-        ),
-    })
+provide. The "Token authentication" topic shows a complete setup.
 
 The session keeps precedence: a connection whose session cookie logs a user
 in gets that user and its token is not even looked at, so a token can never
