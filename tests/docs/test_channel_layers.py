@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -112,7 +113,7 @@ async def test_group_membership_expires_after_group_expiry() -> None:
 
 async def test_messages_are_copies() -> None:
     layer = InMemoryChannelLayer()
-    message = {"type": "chat.message", "tags": ["a"]}
+    message: dict[str, Any] = {"type": "chat.message", "tags": ["a"]}
     await layer.send("alice", message)
     message["tags"].append("b")
     assert await layer.receive("alice") == {"type": "chat.message", "tags": ["a"]}
