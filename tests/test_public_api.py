@@ -92,6 +92,7 @@ CHANNELS_API: dict[str, set[str]] = {
 
 EXTENSIONS: dict[str, set[str]] = {
     "channels_lite.apps": {"ChannelsLiteConfig"},
+    "channels_lite.auth": {"UserLazyObject"},
     "channels_lite.checks": {
         "check_app_order",
         "check_asgi_application",
@@ -114,6 +115,12 @@ EXTENSIONS: dict[str, set[str]] = {
         "get_channel_layer",
     },
     "channels_lite.management.commands.runserver": {"Command"},
+    "channels_lite.security": set(),
+    "channels_lite.token_auth": {
+        "TokenAuthMiddleware",
+        "TokenAuthMiddlewareStack",
+        "TokenAuthenticator",
+    },
     "channels_lite.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
 }
 
@@ -121,15 +128,12 @@ EXTENSIONS: dict[str, set[str]] = {
 # lands, test_pending_module_is_not_importable_yet XPASSes, which strict
 # xfail turns into a failure: delete its line here.
 PENDING: dict[str, str] = {
-    "channels_lite.auth": "sessions/auth (issue 3)",
     "channels_lite.consumer": "consumers (issue 2)",
     "channels_lite.db": "consumers (issue 2)",
     "channels_lite.generic.http": "consumers (issue 2)",
     "channels_lite.generic.websocket": "consumers (issue 2)",
     "channels_lite.management.commands.runserver": "runserver (issue 5)",
     "channels_lite.management.commands.runworker": "runworker (issue 5)",
-    "channels_lite.security.websocket": "security (issue 3)",
-    "channels_lite.sessions": "sessions/auth (issue 3)",
     "channels_lite.testing": "testing tools (issue 2)",
     "channels_lite.testing.application": "testing tools (issue 2)",
     "channels_lite.testing.http": "testing tools (issue 2)",
