@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -64,3 +66,54 @@ async def test_notify_drops_when_the_channel_is_full(
         sent = [await module.notify(channel, str(n)) for n in range(21)]
     assert sent == [True] * 20 + [False]
     assert caplog.record_tuples[-1][1] == logging.INFO
+
+
+async def test_group_send_skips_full_members_logs_and_counts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    layer = InMemoryChannelLayer(capacity=1)
+    await layer.group_add("lobby", "alice")
+    await layer.group_add("lobby", "bob")
+    await layer.send("alice", {"type": "chat.message"})
+    await layer.group_send("lobby", {"type": "chat.message", "text": "hi"})
+    assert layer.stats["group_send_dropped"] == 1
+    assert ("channels_lite.layers.inmemory", logging.WARNING) in {
+        (record.name, record.levelno) for record in caplog.records
+    }
+    assert await layer.receive("bob") == {"type": "chat.message", "text": "hi"}
+
+
+async def test_expired_messages_are_counted_and_never_delivered() -> None:
+    layer = InMemoryChannelLayer(expiry=0.01)
+    await layer.send("alice", {"type": "old"})
+    await asyncio.sleep(0.1)
+    await layer.send("alice", {"type": "new"})
+    assert await layer.receive("alice") == {"type": "new"}
+    assert layer.stats["expired"] == 1
+
+
+async def test_expired_unread_channel_leaves_its_groups() -> None:
+    layer = InMemoryChannelLayer(expiry=0.01)
+    await layer.group_add("lobby", "alice")
+    await layer.send("alice", {"type": "old"})
+    await asyncio.sleep(0.1)
+    await layer.group_send("lobby", {"type": "new"})
+    await layer.send("alice", {"type": "direct"})
+    assert await layer.receive("alice") == {"type": "direct"}
+
+
+async def test_group_membership_expires_after_group_expiry() -> None:
+    layer = InMemoryChannelLayer(group_expiry=0.01)
+    await layer.group_add("lobby", "alice")
+    await asyncio.sleep(0.1)
+    await layer.group_send("lobby", {"type": "late"})
+    await layer.send("alice", {"type": "direct"})
+    assert await layer.receive("alice") == {"type": "direct"}
+
+
+async def test_messages_are_copies() -> None:
+    layer = InMemoryChannelLayer()
+    message: dict[str, Any] = {"type": "chat.message", "tags": ["a"]}
+    await layer.send("alice", message)
+    message["tags"].append("b")
+    assert await layer.receive("alice") == {"type": "chat.message", "tags": ["a"]}
