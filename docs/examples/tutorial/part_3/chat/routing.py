@@ -1,7 +1,7 @@
 # chat/routing.py
 from django.urls import re_path
 
-from . import consumers  # noqa: TID252  (as in the tutorial)
+from . import consumers
 
 websocket_urlpatterns = [
     re_path(r"ws/chat/(?P<room_name>\w+)/$", consumers.ChatConsumer.as_asgi()),
