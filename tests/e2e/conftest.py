@@ -42,9 +42,20 @@ class DaphneServer:
 
 
 class DaphneFactory(Protocol):
-    """Return the running server for an application and extra daphne options."""
+    """The ``daphne_server`` fixture's factory."""
 
-    def __call__(self, application: str, *args: str) -> DaphneServer: ...
+    def __call__(
+        self,
+        application: str,
+        path: Path | None = None,
+        *,
+        args: Sequence[str] = (),
+    ) -> DaphneServer:
+        """Return a running server for ``application``, importable from ``path``.
+
+        ``args`` are extra daphne options.
+        """
+        ...
 
 
 def _free_port() -> int:
@@ -54,11 +65,12 @@ def _free_port() -> int:
         return port
 
 
-def _environment() -> dict[str, str]:
+def _environment(path: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     env["PYTHONUNBUFFERED"] = "1"
-    paths = [str(ROOT), str(ROOT / "testproject"), env.get("PYTHONPATH", "")]
+    paths = [str(path or ""), str(ROOT), str(ROOT / "testproject")]
+    paths.append(env.get("PYTHONPATH", ""))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env
 
@@ -86,11 +98,19 @@ def stop_daphne(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_TIMEOUT)
 
 
-def start_daphne(application: str, log: Path, args: Sequence[str] = ()) -> DaphneServer:
+def start_daphne(
+    application: str,
+    log: Path,
+    path: Path | None = None,
+    *,
+    args: Sequence[str] = (),
+) -> DaphneServer:
     """Start ``python -m daphne`` serving ``application`` on a free port.
 
-    ``application`` uses daphne's syntax, ``"package.module:attribute"``;
-    ``args`` are extra daphne options (``["--websocket-max-message-size", "64"]``).
+    ``application`` uses daphne's syntax, ``"package.module:attribute"``; it
+    is imported with ``path`` (if given) first on the Python path, then the
+    repository root, with ``DJANGO_SETTINGS_MODULE=tests.settings``. ``args``
+    are extra daphne options (``["--websocket-max-message-size", "64"]``).
 
     Retries on a fresh port when daphne exits before listening (the port was
     taken in between); raises RuntimeError with daphne's output otherwise.
@@ -111,7 +131,7 @@ def start_daphne(application: str, log: Path, args: Sequence[str] = ()) -> Daphn
                     application,
                 ],
                 cwd=ROOT,
-                env=_environment(),
+                env=_environment(path),
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -127,17 +147,24 @@ def start_daphne(application: str, log: Path, args: Sequence[str] = ()) -> Daphn
 def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneFactory]:
     """Yield a factory: ``daphne_server("pkg.asgi:application")`` -> a running server.
 
-    Extra positional arguments are daphne options. Each application path and
-    set of options gets one server per test module; every server is stopped
+    ``daphne_server(application, path)`` puts directory ``path`` first on the
+    server's Python path, for projects laid out outside the repository's
+    packages; ``args=[...]`` passes extra daphne options. Each (application,
+    path, args) gets one server per test module; every server is stopped
     (terminate, then kill after a timeout) when the module finishes.
     """
-    servers: dict[tuple[str, ...], DaphneServer] = {}
+    servers: dict[tuple[str, Path | None, tuple[str, ...]], DaphneServer] = {}
 
-    def factory(application: str, *args: str) -> DaphneServer:
-        key = (application, *args)
+    def factory(
+        application: str,
+        path: Path | None = None,
+        *,
+        args: Sequence[str] = (),
+    ) -> DaphneServer:
+        key = (application, path, tuple(args))
         if key not in servers:
             log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-            servers[key] = start_daphne(application, log, args)
+            servers[key] = start_daphne(application, log, path, args=args)
         return servers[key]
 
     try:

@@ -141,7 +141,7 @@ async def test_message_at_the_size_limit_is_echoed(
 async def test_max_message_size_option_sets_the_limit(
     daphne_server: DaphneFactory, size: int, dropped: bool
 ) -> None:
-    server = daphne_server(APP, "--websocket-max-message-size", "1024")
+    server = daphne_server(APP, args=["--websocket-max-message-size", "1024"])
     async with asyncio.timeout(TIMEOUT):
         reader, writer = await open_websocket(server.port, "/echo/")
         writer.write(_fragments(size, 100))
