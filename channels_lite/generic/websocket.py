@@ -8,6 +8,7 @@ thread. The public classes only bind those to the signatures Channels defines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -35,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 CLOSE_INVALID_PAYLOAD = 1007
 CLOSE_INTERNAL_ERROR = 1011
+# Daphne (through Autobahn) refuses every close code an application sends
+# except 1000 and 3000-4999; 4007 stands in for 1007 there.
+CLOSE_INVALID_PAYLOAD_PRIVATE = 4007
 
 Headers = Iterable[tuple[bytes, bytes]]
 
@@ -108,15 +112,19 @@ class _WebsocketMixin(AsyncConsumer):
         consumer keeps running until the server reports the disconnect, so
         :meth:`disconnect` still runs and groups are still left. A failure
         while handling the disconnect itself stops the consumer.
+
+        A server that refuses to send 1011 on request (daphne) sends it when
+        the application fails, so there the consumer leaves its groups, runs
+        ``disconnect(1011)`` and re-raises the handler's exception.
         """
         try:
             await super().dispatch(message)
         except StopConsumer:
             raise
-        except Exception:
-            await self._handler_failed(message)
+        except Exception as error:
+            await self._handler_failed(message, error)
 
-    async def _handler_failed(self, message: Message) -> None:
+    async def _handler_failed(self, message: Message, error: Exception) -> None:
         message_type = message.get("type")
         logger.exception(
             "Handler for %r failed on websocket %s",
@@ -127,7 +135,20 @@ class _WebsocketMixin(AsyncConsumer):
             raise StopConsumer
         if not self._closed_by_error:
             self._closed_by_error = True
-            await self._asgi_send({"type": "websocket.close", "code": 1011})
+            try:
+                await self._asgi_send(
+                    {"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR}
+                )
+            except Exception:
+                # Daphne refuses to send 1011 on request but sends it for an
+                # application that fails: clean up now, then fail.
+                await self._disconnect_now(CLOSE_INTERNAL_ERROR)
+                raise error from None
+
+    async def _disconnect_now(self, code: int) -> None:
+        """Leave the groups and run :meth:`disconnect` without the server."""
+        with contextlib.suppress(StopConsumer):
+            await super().dispatch({"type": "websocket.disconnect", "code": code})
 
     def _groups_layer(self) -> BaseChannelLayer:
         if self.channel_layer is None:
@@ -314,13 +335,17 @@ class _JsonMixin(_WebsocketMixin):
             return
         yield self.receive_json(content, **kwargs)
 
-    def _log_invalid_json(self, error: Exception) -> None:
+    def _invalid_json_steps(self, error: Exception) -> Steps:
+        """Log a warning and close with 1007 (4007 if the server refuses 1007)."""
         logger.warning(
-            "Invalid JSON on websocket %s, closing with %d: %s",
+            "Invalid JSON on websocket %s, closing it: %s",
             self.scope.get("path", "?"),
-            CLOSE_INVALID_PAYLOAD,
             error,
         )
+        try:
+            yield self.close(code=CLOSE_INVALID_PAYLOAD)
+        except Exception:
+            yield self.close(code=CLOSE_INVALID_PAYLOAD_PRIVATE)
 
 
 class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
@@ -328,7 +353,8 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
 
     Override :meth:`receive_json` and call :meth:`send_json`. Binary frames
     raise :exc:`ValueError` (closing with 1011). Text that is not JSON goes to
-    :meth:`receive_invalid_json`, which closes with 1007 by default.
+    :meth:`receive_invalid_json`, which closes with 1007 by default (4007
+    under daphne, which sends no close code from 1001 to 2999).
     """
 
     def receive(
@@ -346,11 +372,12 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
     def receive_invalid_json(self, text_data: str, error: Exception) -> None:
         """Handle a text frame that is not JSON: log a warning, close with 1007.
 
+        A server that refuses code 1007 (daphne) gets 4007 instead.
+
         Override to answer differently (for example with an error message).
         ``error`` is the exception :meth:`decode_json` raised.
         """
-        self._log_invalid_json(error)
-        self.close(code=CLOSE_INVALID_PAYLOAD)
+        run_steps_blocking(self._invalid_json_steps(error))
 
     def send_json(self, content: Any, close: bool | int = False) -> None:
         """Encode ``content`` with :meth:`encode_json` and send it as text."""
@@ -389,11 +416,12 @@ class AsyncJsonWebsocketConsumer(_JsonMixin, AsyncWebsocketConsumer):
     async def receive_invalid_json(self, text_data: str, error: Exception) -> None:
         """Handle a text frame that is not JSON: log a warning, close with 1007.
 
+        A server that refuses code 1007 (daphne) gets 4007 instead.
+
         Override to answer differently (for example with an error message).
         ``error`` is the exception :meth:`decode_json` raised.
         """
-        self._log_invalid_json(error)
-        await self.close(code=CLOSE_INVALID_PAYLOAD)
+        await run_steps(self._invalid_json_steps(error))
 
     async def send_json(self, content: Any, close: bool | int = False) -> None:
         """Encode ``content`` with :meth:`encode_json` and send it as text."""

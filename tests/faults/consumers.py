@@ -1,0 +1,99 @@
+"""Consumers the fault tests attack through a real daphne."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels_lite.generic.websocket import (
+    AsyncJsonWebsocketConsumer,
+    AsyncWebsocketConsumer,
+    JsonWebsocketConsumer,
+    WebsocketConsumer,
+)
+from tests.faults._census import census
+
+FAILURE = "the consumer failed on purpose"
+FRAGILE_GROUP = "fragile"
+
+
+class JsonEchoConsumer(AsyncJsonWebsocketConsumer):
+    """Send every JSON message back."""
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Echo ``content``."""
+        await self.send_json(content)
+
+
+class SyncJsonEchoConsumer(JsonWebsocketConsumer):
+    """Send every JSON message back, from a worker thread."""
+
+    def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Echo ``content``."""
+        self.send_json(content)
+
+
+class FragileConsumer(AsyncWebsocketConsumer):
+    """Echo text frames; raise on the text ``"raise"``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups = [FRAGILE_GROUP]
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Echo ``text_data``, or fail if it is ``"raise"``."""
+        if text_data == "raise":
+            raise RuntimeError(FAILURE)
+        await self.send(text_data=text_data)
+
+    async def disconnect(self, code: int) -> None:
+        """Count the disconnect as handled."""
+        census.handled[code] += 1
+
+
+class SyncFragileConsumer(WebsocketConsumer):
+    """Echo text frames from a worker thread; raise on the text ``"raise"``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups = [FRAGILE_GROUP]
+
+    def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Echo ``text_data``, or fail if it is ``"raise"``."""
+        if text_data == "raise":
+            raise RuntimeError(FAILURE)
+        self.send(text_data=text_data)
+
+    def disconnect(self, code: int) -> None:
+        """Count the disconnect as handled."""
+        census.handled[code] += 1
+
+
+class RelayConsumer(AsyncWebsocketConsumer):
+    """Pass names chosen by the client to the channel layer.
+
+    ``"send NAME"`` sends to channel NAME, ``"join NAME"`` joins group NAME and
+    ``"group NAME"`` sends to group NAME; each answers ``"ok"``.
+    """
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Run the command in ``text_data``, then answer ``"ok"``."""
+        assert self.channel_layer is not None
+        command, _, name = (text_data or "").partition(" ")
+        message = {"type": "relay.message"}
+        if command == "send":
+            await self.channel_layer.send(name, message)
+        elif command == "join":
+            await self.channel_layer.group_add(name, self.channel_name)
+        elif command == "group":
+            await self.channel_layer.group_send(name, message)
+        await self.send(text_data="ok")
+
+    async def relay_message(self, message: dict[str, Any]) -> None:
+        """Tell the client a relayed message arrived."""
+        await self.send(text_data="relayed")
