@@ -8,11 +8,13 @@ when the application fails.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any, ClassVar
 
 import pytest
 
 from channels_lite.consumer import AsyncConsumer
+from channels_lite.db import connections_kept
 from channels_lite.generic.websocket import (
     AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,
@@ -23,6 +25,8 @@ from channels_lite.layers import InMemoryChannelLayer
 from channels_lite.types import Message
 
 TIMEOUT = 5.0
+
+pytestmark = pytest.mark.usefixtures("no_channel_layer")
 
 
 def _allowed(code: int) -> bool:
@@ -52,8 +56,12 @@ class RefusingServer:
             await self.inbox.put({"type": "websocket.receive", "text": frame})
         await self.inbox.put({"type": "websocket.disconnect", "code": 1000})
         scope = {"type": "websocket", "path": "/ws/", "headers": []}
+        app = consumer.as_asgi()(scope, self.receive, self.send)
+        # As the communicators do: leave the test's database connections be.
+        context = contextvars.copy_context()
+        context.run(connections_kept.set, True)
         async with asyncio.timeout(TIMEOUT):
-            await consumer.as_asgi()(scope, self.receive, self.send)
+            await asyncio.create_task(app, context=context)
 
     def close_codes(self) -> list[int | None]:
         return [m.get("code") for m in self.sent if m["type"] == "websocket.close"]
