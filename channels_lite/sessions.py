@@ -21,7 +21,7 @@ from django.http import HttpResponse, parse_cookie
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 
-from channels_lite._db import run_in_thread
+from channels_lite.db import database_sync_to_async
 from channels_lite.middleware import BaseMiddleware
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ class InstanceSessionWrapper:
         Raises Django's ``SessionInterrupted`` when the session was deleted
         meanwhile, for example by a logout on another connection.
         """
-        return await run_in_thread(_save_session, self.scope["session"])
+        return await database_sync_to_async(_save_session)(self.scope["session"])
 
     async def _finish_response(self, message: Message) -> Message:
         """Return a copy of ``message`` carrying Django's session headers.
@@ -212,12 +212,17 @@ class SessionMiddleware(BaseMiddleware):
 
     Needs ``CookieMiddleware`` further out (``SessionMiddlewareStack`` builds
     both). ``scope["session"]`` is a ``SESSION_ENGINE`` store that loads its
-    data on first access, in whatever thread touches it; in async code read it
-    after ``AuthMiddleware`` loaded it, or through
-    ``database_sync_to_async``. On HTTP the session is saved and its cookie
-    sent with the response as Django does; on WebSocket it is never saved
-    automatically: call ``scope["session"].save()`` from sync code or
-    ``await database_sync_to_async(scope["session"].save)()`` from async code.
+    data on first access, in whatever thread touches it, so a request that
+    never touches its session costs no query. Sync code uses it as usual.
+    Async code must not load it on the event loop: use Django 5's async
+    session methods (``await session.aget(...)``, ``aset``, ``asave``), wrap
+    calls in ``database_sync_to_async``, or rely on ``AuthMiddleware``, which
+    loads the session while resolving the user.
+
+    On HTTP the session is saved and its cookie sent with the response as
+    Django does. On WebSocket it is never saved automatically: call
+    ``scope["session"].save()`` from sync code, or ``await
+    database_sync_to_async(scope["session"].save)()`` from async code.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
