@@ -39,10 +39,10 @@ __all__ = [
     "DEFAULT_CONNECTION_OPTIONS",
     "HostConfig",
     "LoopClients",
+    "LoopState",
     "Shard",
     "ShardRing",
     "parse_hosts",
-    "stop_if_cancelled",
 ]
 
 logger = logging.getLogger(__name__)

@@ -1,13 +1,8 @@
 """The Redis channel layer: the production layer, configured like channels_redis.
 
-Set it up in Django settings::
-
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_lite.layers.redis.RedisChannelLayer",
-            "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"]},
-        },
-    }
+Name ``"channels_lite.layers.redis.RedisChannelLayer"`` as the ``BACKEND`` of a
+``CHANNEL_LAYERS`` entry and list the servers in ``CONFIG["hosts"]`` (see
+:doc:`/topics/channel-layers`).
 
 Each send is one Redis round trip (one Lua script), process-local channels
 are received in batches by one drain task per process, and a group_send is
@@ -183,7 +178,9 @@ class RedisChannelLayer(BaseChannelLayer):
             ],
         )
         if not queued:
-            raise ChannelFull(f"Channel {channel!r} is full (capacity {capacity})")
+            raise ChannelFull(
+                f"Channel {channel!r} is at its capacity of {capacity} messages"
+            )
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Wait for and return the next unexpired message of ``channel``.

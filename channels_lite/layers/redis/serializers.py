@@ -4,16 +4,13 @@
 booleans, integers, floats, strings, bytes, lists, tuples as lists, dicts) and
 these extra types as msgpack extension types:
 
-========================  ====  ==========================================
-type                      code  encoded as
-========================  ====  ==========================================
-:class:`datetime.datetime`  1   ISO 8601 text, with its UTC offset if aware
-:class:`datetime.date`      2   ISO 8601 text
-:class:`datetime.time`      3   ISO 8601 text
-:class:`datetime.timedelta` 4   days, seconds and microseconds
-:class:`decimal.Decimal`    5   its exact text form
-:class:`uuid.UUID`          6   its 16 bytes
-========================  ====  ==========================================
+* code 1, :class:`datetime.datetime`: ISO 8601 text, with its UTC offset if
+  aware;
+* code 2, :class:`datetime.date`: ISO 8601 text;
+* code 3, :class:`datetime.time`: ISO 8601 text;
+* code 4, :class:`datetime.timedelta`: days, seconds and microseconds;
+* code 5, :class:`decimal.Decimal`: its exact text form;
+* code 6, :class:`uuid.UUID`: its 16 bytes.
 
 To carry more types, subclass :class:`MsgPackSerializer`, override
 :meth:`~MsgPackSerializer.encode_extra` and :meth:`~MsgPackSerializer.decode_extra`
