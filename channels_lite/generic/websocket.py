@@ -136,14 +136,21 @@ class _WebsocketMixin(AsyncConsumer):
         if not self._closed_by_error:
             self._closed_by_error = True
             try:
-                await self._asgi_send(
-                    {"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR}
-                )
+                await self._close_now(CLOSE_INTERNAL_ERROR)
             except Exception:
                 # Daphne refuses to send 1011 on request but sends it for an
                 # application that fails: clean up now, then fail.
                 await self._disconnect_now(CLOSE_INTERNAL_ERROR)
                 raise error from None
+
+    async def _close_now(self, code: int) -> None:
+        """Close with ``code`` after what is queued; raise if the server refuses.
+
+        The close bypasses a sync consumer's send queue, so that a refusal
+        reaches the caller instead of stopping the queue.
+        """
+        await self._flush()
+        await self._server_send({"type": "websocket.close", "code": code})
 
     async def _disconnect_now(self, code: int) -> None:
         """Leave the groups and run :meth:`disconnect` without the server."""
@@ -343,9 +350,9 @@ class _JsonMixin(_WebsocketMixin):
             error,
         )
         try:
-            yield self.close(code=CLOSE_INVALID_PAYLOAD)
+            yield self._close_now(CLOSE_INVALID_PAYLOAD)
         except Exception:
-            yield self.close(code=CLOSE_INVALID_PAYLOAD_PRIVATE)
+            yield self._close_now(CLOSE_INVALID_PAYLOAD_PRIVATE)
 
 
 class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
