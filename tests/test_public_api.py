@@ -118,6 +118,13 @@ EXTENSIONS: dict[str, set[str]] = {
         "get_channel_layer",
     },
     "channels_lite.management.commands.runserver": {"Command"},
+    "channels_lite.presence": {
+        "Presence",
+        "PresenceConsumerMixin",
+        "PresenceStore",
+        "group_members",
+        "presence_store",
+    },
     "channels_lite.security": set(),
     "channels_lite.token_auth": {
         "TokenAuthMiddleware",
