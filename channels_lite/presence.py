@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from time import monotonic
 from typing import Any, ClassVar, Protocol
 
+import channels_lite.layers
 from channels_lite.consumer import AsyncConsumer
 from channels_lite.exceptions import ChannelLayerUnavailable, InvalidChannelLayerError
 from channels_lite.layers.base import BaseChannelLayer
@@ -182,7 +183,11 @@ class Presence:
     Redis layer sees the same rooms. Safe to share between consumers.
     """
 
-    def __init__(self, layer: BaseChannelLayer, *, timeout: float = 60.0) -> None:
+    # Spelled out in full: Sphinx reads class signatures unevaluated, and the
+    # bare name has two homes (channels_lite.layers re-exports it).
+    def __init__(
+        self, layer: channels_lite.layers.BaseChannelLayer, *, timeout: float = 60.0
+    ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be a positive number, not {timeout!r}")
         self.layer = layer
