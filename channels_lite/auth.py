@@ -22,9 +22,9 @@ from django.contrib.auth import (
     user_logged_out,
 )
 from django.utils.crypto import constant_time_compare
-from django.utils.functional import LazyObject
+from django.utils.functional import LazyObject, empty
 
-from channels_lite._db import run_in_thread
+from channels_lite.db import database_sync_to_async
 from channels_lite.middleware import BaseMiddleware
 from channels_lite.sessions import CookieMiddleware, SessionMiddleware
 
@@ -55,7 +55,7 @@ async def get_user(scope: Scope) -> AbstractBaseUser | AnonymousUser:
     matches a ``SECRET_KEY_FALLBACKS`` hash gets a new key and current hash.
     Raises ``ValueError`` when the scope has no session.
     """
-    return await run_in_thread(_session_user, _scope_session(scope))
+    return await database_sync_to_async(_session_user)(_scope_session(scope))
 
 
 async def login(
@@ -71,7 +71,7 @@ async def login(
     on WebSocket: save it afterwards. Raises ``ValueError`` without a session
     or a user, or when the backend is ambiguous.
     """
-    await run_in_thread(_login, scope, user, backend)
+    await database_sync_to_async(_login)(scope, user, backend)
 
 
 async def logout(scope: Scope) -> None:
@@ -81,7 +81,7 @@ async def logout(scope: Scope) -> None:
     nobody was logged in, as Django does) before the session is flushed.
     Raises ``ValueError`` when the scope has no session.
     """
-    await run_in_thread(_logout, scope)
+    await database_sync_to_async(_logout)(scope)
 
 
 if TYPE_CHECKING:
@@ -122,7 +122,8 @@ class AuthMiddleware(BaseMiddleware):
     async def resolve_scope(self, scope: Scope) -> None:
         """Resolve a ``UserLazyObject`` in ``scope["user"]`` to the user."""
         lazy = scope["user"]
-        if not isinstance(lazy, UserLazyObject):
+        # A user from further out (another AuthMiddleware, a token) stays.
+        if not isinstance(lazy, UserLazyObject) or lazy._wrapped is not empty:
             return
         session: SessionBase = scope["session"]
         if session.session_key is None and not session.accessed:
