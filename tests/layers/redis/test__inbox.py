@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
+from tests._redis import RedisServer
 from tests.layers.redis.conftest import LayerFactory, RoundTrips
 
 TIMEOUT = 10
@@ -98,3 +104,34 @@ async def test_receive_resumes_in_a_new_event_loop(make_layer: LayerFactory) -> 
     await layer.send(channel, {"type": "two"})
     async with asyncio.timeout(TIMEOUT):
         assert await layer.receive(channel) == {"type": "two"}
+
+
+def group_restored(server: RedisServer) -> bool:
+    """Wait (bounded) until the ``room`` group exists again on ``server``."""
+    with server.client() as client:
+        for _ in range(int(TIMEOUT / 0.05)):
+            if client.exists("asgi:group:{room}"):
+                return True
+            time.sleep(0.05)
+    return False
+
+
+async def test_receive_survives_a_redis_restart(
+    make_layer: LayerFactory, redis_server_factory: Callable[[], RedisServer]
+) -> None:
+    server = redis_server_factory()
+    layer = make_layer(hosts=[server.url])
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    receiving = asyncio.create_task(layer.receive(channel))
+    await asyncio.sleep(0.2)
+    server.stop()
+    with pytest.raises(ChannelLayerUnavailable):
+        await layer.send(channel, {"type": "lost"})
+    await asyncio.to_thread(server.start)
+    # The drain task reconnects and restores the live member's groups.
+    assert await asyncio.to_thread(group_restored, server)
+    async with asyncio.timeout(TIMEOUT):
+        await layer.group_send("room", {"type": "after.restart"})
+        assert await receiving == {"type": "after.restart"}
+    server.stop()
