@@ -223,6 +223,39 @@ async def test_auth_users_do_not_leak_between_concurrent_connections(
     assert all(expected == got for expected, got in seen)
 
 
+class HashlessUser:
+    """A user from a custom backend with no session auth hash."""
+
+    is_authenticated = True
+    is_anonymous = False
+    pk = 7
+
+    class _meta:  # mimics a model's _meta.pk
+        class pk:
+            @staticmethod
+            def value_to_string(user: Any) -> str:
+                return str(user.pk)
+
+    def save(self, **kwargs: Any) -> None:
+        """Accept Django's update_last_login receiver."""
+
+
+class HashlessBackend:
+    def get_user(self, user_id: int) -> HashlessUser | None:
+        return HashlessUser() if user_id == HashlessUser.pk else None
+
+
+HASHLESS = "tests.test_auth.HashlessBackend"
+
+
+@override_settings(AUTHENTICATION_BACKENDS=[HASHLESS])
+async def test_login_and_get_user_with_hashless_user(transactional_db: None) -> None:
+    scope: Scope = {"session": session_store()}
+    await login(scope, HashlessUser())  # type: ignore[arg-type]
+    assert scope["session"][HASH_SESSION_KEY] == ""
+    assert isinstance(await get_user(scope), HashlessUser)
+
+
 # get_user
 
 
@@ -435,6 +468,15 @@ async def test_logout_anonymous_sends_signal_with_no_user(
     scope = {"session": session_store(), "user": AnonymousUser()}
     await logout(scope)
     assert signals == [("logout", None)]
+
+
+async def test_logout_without_user_in_scope_adds_none(
+    signals: list[tuple[str, Any]],
+) -> None:
+    scope: Scope = {"session": session_store()}
+    await logout(scope)
+    assert signals == [("logout", None)]
+    assert "user" not in scope
 
 
 async def test_logout_without_session_raises() -> None:
