@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
-from channels_lite.testing import WebsocketCommunicator
 from django.urls import path
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from channels_lite.routing import URLRouter
+from channels_lite.testing import WebsocketCommunicator
 from tests.docs._examples import example, load_example
 from tests.docs._server import HOST, free_port, run_in, serving
 

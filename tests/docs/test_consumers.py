@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from channels_lite.testing import HttpCommunicator, WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
 from channels_lite.layers import get_channel_layer
+from channels_lite.testing import HttpCommunicator, WebsocketCommunicator
 from tests.docs._examples import load_example
 
 TIMEOUT = 10

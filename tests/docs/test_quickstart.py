@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from channels_lite.testing import WebsocketCommunicator
 from websockets.asyncio.client import connect
 
 from channels_lite.routing import URLRouter
+from channels_lite.testing import WebsocketCommunicator
 from tests.docs._examples import example, load_example
 from tests.docs._server import HOST, free_port, run_in, serving
 

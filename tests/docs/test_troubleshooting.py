@@ -10,12 +10,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from channels_lite.consumer import get_handler_name
-from channels_lite.generic.websocket import (
-    AsyncJsonWebsocketConsumer,
-    AsyncWebsocketConsumer,
-)
-from channels_lite.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
@@ -24,6 +18,11 @@ from django.urls import path
 
 import channels_lite
 from channels_lite import exceptions
+from channels_lite.consumer import get_handler_name
+from channels_lite.generic.websocket import (
+    AsyncJsonWebsocketConsumer,
+    AsyncWebsocketConsumer,
+)
 from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
 from channels_lite.layers.base import BaseChannelLayer
 from channels_lite.routing import (
@@ -32,6 +31,7 @@ from channels_lite.routing import (
     URLRouter,
     get_default_application,
 )
+from channels_lite.testing import WebsocketCommunicator
 from channels_lite.types import ASGIApp, Message, Receive, Scope, Send
 from tests.docs._examples import DOCS, load_example
 
@@ -391,4 +391,24 @@ async def test_troubleshooting_quotes_real_groups_without_layer(
 def test_troubleshooting_quotes_real_malformed_type() -> None:
     with pytest.raises(ValueError, match="leading underscore") as caught:
         get_handler_name({"type": "_secret"})
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
+
+
+def test_troubleshooting_quotes_real_no_handler_error() -> None:
+    from channels_lite.consumer import AsyncConsumer
+
+    with pytest.raises(exceptions.NoHandlerError) as caught:
+        AsyncConsumer()._get_handler({"type": "chat.message"})
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
+
+
+async def test_troubleshooting_quotes_real_unexpected_message_error() -> None:
+    from channels_lite.testing import WebsocketCommunicator
+
+    async def closes(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "websocket.close", "code": 1011})
+
+    communicator = WebsocketCommunicator(closes, "/")
+    with pytest.raises(exceptions.UnexpectedMessageError) as caught:
+        await communicator.receive_from(timeout=5)
     assert normalized(str(caught.value)) in normalized(PAGE.read_text())

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.typing import Origin
 
-from tests.e2e.conftest import DaphneFactory, start_daphne, stop_daphne
+from tests.e2e.conftest import DaphneFactory, DaphneServer, start_daphne, stop_daphne
 
 pytestmark = pytest.mark.e2e
 
@@ -72,13 +73,24 @@ def chat(message: str) -> str:
     return json.dumps({"message": message})
 
 
+def join(server: DaphneServer, room: str) -> connect:
+    """Open a websocket to ``room`` the way the tutorial's page does.
+
+    A browser sends its page's origin; AllowedHostsOriginValidator needs it.
+    """
+    return connect(server.ws_url(f"/ws/chat/{room}/"), origin=Origin(server.url))
+
+
 @pytest.mark.parametrize("part", TUTORIAL_PARTS)
 async def test_tutorial_chat_members_of_a_room_see_each_others_messages(
     daphne_server: DaphneFactory, part: str
 ) -> None:
     server = daphne_server("mysite.asgi:application", TUTORIAL / part)
-    room = server.ws_url("/ws/chat/lobby/")
-    async with asyncio.timeout(TIMEOUT), connect(room) as alice, connect(room) as bob:
+    async with (
+        asyncio.timeout(TIMEOUT),
+        join(server, "lobby") as alice,
+        join(server, "lobby") as bob,
+    ):
         await alice.send(chat("hello bob"))
         assert [await alice.recv(), await bob.recv()] == [chat("hello bob")] * 2
         await bob.send(chat("hello alice"))
@@ -92,8 +104,8 @@ async def test_tutorial_chat_other_rooms_do_not_see_messages(
     server = daphne_server("mysite.asgi:application", TUTORIAL / part)
     async with (
         asyncio.timeout(TIMEOUT),
-        connect(server.ws_url("/ws/chat/lobby/")) as alice,
-        connect(server.ws_url("/ws/chat/kitchen/")) as carol,
+        join(server, "lobby") as alice,
+        join(server, "kitchen") as carol,
     ):
         await alice.send(chat("lobby only"))
         assert await alice.recv() == chat("lobby only")

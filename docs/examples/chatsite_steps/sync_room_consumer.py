@@ -1,6 +1,7 @@
 import json
 
 from asgiref.sync import async_to_sync
+
 from channels_lite.generic.websocket import WebsocketConsumer
 
 

@@ -1,6 +1,7 @@
+from django.contrib.auth import get_user_model
+
 from channels_lite.db import database_sync_to_async
 from channels_lite.generic.websocket import AsyncJsonWebsocketConsumer
-from django.contrib.auth import get_user_model
 
 
 @database_sync_to_async

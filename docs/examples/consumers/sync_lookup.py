@@ -1,5 +1,6 @@
-from channels_lite.generic.websocket import JsonWebsocketConsumer
 from django.contrib.auth import get_user_model
+
+from channels_lite.generic.websocket import JsonWebsocketConsumer
 
 
 class UserLookupConsumer(JsonWebsocketConsumer):

@@ -1,7 +1,8 @@
 import json
 
-from channels_lite.testing import WebsocketCommunicator
 from mysite.asgi import application
+
+from channels_lite.testing import WebsocketCommunicator
 
 SAME_SITE = [(b"origin", b"http://localhost:8000")]
 

@@ -3,7 +3,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from channels_lite.auth import AuthMiddlewareStack
 from channels_lite.routing import ProtocolTypeRouter, URLRouter
+from channels_lite.security.websocket import AllowedHostsOriginValidator
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
 # Initialize Django ASGI application early to ensure the AppRegistry
@@ -15,6 +17,8 @@ from chat.routing import websocket_urlpatterns
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
     }
 )
