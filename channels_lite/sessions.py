@@ -212,12 +212,17 @@ class SessionMiddleware(BaseMiddleware):
 
     Needs ``CookieMiddleware`` further out (``SessionMiddlewareStack`` builds
     both). ``scope["session"]`` is a ``SESSION_ENGINE`` store that loads its
-    data on first access, in whatever thread touches it; in async code read it
-    after ``AuthMiddleware`` loaded it, or through
-    ``database_sync_to_async``. On HTTP the session is saved and its cookie
-    sent with the response as Django does; on WebSocket it is never saved
-    automatically: call ``scope["session"].save()`` from sync code or
-    ``await database_sync_to_async(scope["session"].save)()`` from async code.
+    data on first access, in whatever thread touches it, so a request that
+    never touches its session costs no query. Sync code uses it as usual.
+    Async code must not load it on the event loop: use Django 5's async
+    session methods (``await session.aget(...)``, ``aset``, ``asave``), wrap
+    calls in ``database_sync_to_async``, or rely on ``AuthMiddleware``, which
+    loads the session while resolving the user.
+
+    On HTTP the session is saved and its cookie sent with the response as
+    Django does. On WebSocket it is never saved automatically: call
+    ``scope["session"].save()`` from sync code, or ``await
+    database_sync_to_async(scope["session"].save)()`` from async code.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

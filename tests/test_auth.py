@@ -109,6 +109,24 @@ async def test_auth_without_session_cookie_is_anonymous() -> None:
     assert user.is_anonymous
 
 
+async def test_auth_without_session_cookie_never_loads_session() -> None:
+    recorder = Recorder()
+    await websocket_connect(AuthMiddlewareStack(recorder), cookie_scope(None))
+    assert not recorder.scopes[0]["session"].accessed
+
+
+async def test_auth_loaded_session_is_readable_on_the_loop(alice_key: str) -> None:
+    seen: list[Any] = []
+
+    async def read(scope: Scope) -> None:
+        # Loading here would raise SynchronousOnlyOperation: it is loaded.
+        seen.append(scope["session"][BACKEND_SESSION_KEY])
+
+    recorder = Recorder(read)
+    await websocket_connect(AuthMiddlewareStack(recorder), cookie_scope(alice_key))
+    assert seen == [MODEL_BACKEND]
+
+
 async def test_auth_logged_in_session_gives_user(alice: User, alice_key: str) -> None:
     user = await user_seen(AuthMiddlewareStack, cookie_scope(alice_key))
     assert user.is_authenticated
