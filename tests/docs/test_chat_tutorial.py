@@ -7,6 +7,7 @@ import json
 import re
 import urllib.request
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any, cast
 
 import pytest
@@ -23,9 +24,9 @@ from tests.docs._server import HOST, free_port, run_in, serving
 TIMEOUT = 30
 
 
-def step_router(relpath: str) -> URLRouter:
+def step_router(step: ModuleType) -> URLRouter:
     """Route the tutorial's websocket path to the consumer of one step."""
-    consumer = load_example(relpath).ChatConsumer
+    consumer = step.ChatConsumer
     return URLRouter([path("ws/chat/<slug:room_name>/", cast(Any, consumer.as_asgi()))])
 
 
@@ -37,7 +38,7 @@ async def join(router: URLRouter, room: str) -> WebsocketCommunicator:
 
 
 async def test_echo_step_answers_only_the_sender() -> None:
-    router = step_router("chatsite_steps/echo_consumer.py")
+    router = step_router(load_example("chatsite_steps/echo_consumer.py"))
     alice = await join(router, "lobby")
     bob = await join(router, "lobby")
     await alice.send_to(text_data=json.dumps({"message": "hi"}))
@@ -48,7 +49,7 @@ async def test_echo_step_answers_only_the_sender() -> None:
 
 
 async def test_sync_room_step_reaches_the_whole_room() -> None:
-    router = step_router("chatsite_steps/sync_room_consumer.py")
+    router = step_router(load_example("chatsite_steps/sync_room_consumer.py"))
     alice = await join(router, "lobby")
     bob = await join(router, "lobby")
     carol = await join(router, "kitchen")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -16,16 +18,18 @@ TIMEOUT = 10
 
 
 @pytest.mark.parametrize(
-    "relpath",
+    "sample",
     [
-        pytest.param("consumers/sync_lookup.py", id="sync"),
-        pytest.param("consumers/async_lookup.py", id="async"),
+        pytest.param(lambda: load_example("consumers/sync_lookup.py"), id="sync"),
+        pytest.param(lambda: load_example("consumers/async_lookup.py"), id="async"),
     ],
 )
 @pytest.mark.django_db(transaction=True)
-async def test_user_lookup_answers_from_the_database(relpath: str) -> None:
+async def test_user_lookup_answers_from_the_database(
+    sample: Callable[[], ModuleType],
+) -> None:
     await get_user_model().objects.acreate(username="alice")
-    consumer = load_example(relpath).UserLookupConsumer
+    consumer = sample().UserLookupConsumer
     communicator = WebsocketCommunicator(consumer.as_asgi(), "/ws/users/")
     connected, _ = await communicator.connect()
     assert connected

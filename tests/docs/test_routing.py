@@ -22,6 +22,17 @@ def application() -> Any:
     return load_example("routing/asgi.py").application
 
 
+def test_routing_sample_consumers_are_the_routed_ones() -> None:
+    consumers = load_example("routing/consumers.py")
+    assert (
+        application()
+        .application_mapping["channel"]
+        .application_mapping["thumbnails"]
+        .consumer_class
+        is consumers.ThumbnailConsumer
+    )
+
+
 @pytest.mark.parametrize(
     ("path", "url_route"),
     [

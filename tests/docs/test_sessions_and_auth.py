@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -17,20 +19,20 @@ from tests.docs._examples import load_example
 
 TIMEOUT = 10
 SAMPLES = [
-    pytest.param("auth/async_account.py", id="async"),
-    pytest.param("auth/sync_account.py", id="sync"),
+    pytest.param(lambda: load_example("auth/async_account.py"), id="async"),
+    pytest.param(lambda: load_example("auth/sync_account.py"), id="sync"),
 ]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def application(relpath: str) -> Any:
-    return AuthMiddlewareStack(load_example(relpath).AccountConsumer.as_asgi())
+Sample = Callable[[], ModuleType]
 
 
-async def connect(relpath: str, cookie: str | None = None) -> WebsocketCommunicator:
+async def connect(sample: Sample, cookie: str | None = None) -> WebsocketCommunicator:
     headers = [(b"cookie", cookie.encode())] if cookie else []
-    communicator = WebsocketCommunicator(application(relpath), "/ws/account/", headers)
+    application = AuthMiddlewareStack(sample().AccountConsumer.as_asgi())
+    communicator = WebsocketCommunicator(application, "/ws/account/", headers)
     connected, _ = await communicator.connect()
     assert connected
     return communicator
@@ -43,13 +45,13 @@ async def alice() -> Any:
     )
 
 
-@pytest.mark.parametrize("relpath", SAMPLES)
+@pytest.mark.parametrize("sample", SAMPLES)
 @pytest.mark.usefixtures("alice")
-async def test_login_and_logout_over_the_socket(relpath: str) -> None:
+async def test_login_and_logout_over_the_socket(sample: Sample) -> None:
     logins: list[Any] = []
     user_logged_in.connect(lambda **kw: logins.append(kw), weak=False, dispatch_uid="t")
     try:
-        communicator = await connect(relpath)
+        communicator = await connect(sample)
         assert await communicator.receive_json_from(TIMEOUT) == {"user": ""}
         await communicator.send_json_to(
             {"action": "login", "username": "alice", "password": "wrong"}
@@ -69,12 +71,12 @@ async def test_login_and_logout_over_the_socket(relpath: str) -> None:
         user_logged_in.disconnect(dispatch_uid="t")
 
 
-@pytest.mark.parametrize("relpath", SAMPLES)
-async def test_login_is_saved_in_a_new_session(relpath: str, alice: Any) -> None:
+@pytest.mark.parametrize("sample", SAMPLES)
+async def test_login_is_saved_in_a_new_session(sample: Sample, alice: Any) -> None:
     old = SessionStore()
     await sync_to_async(old.save)()
     communicator = await connect(
-        relpath, f"{settings.SESSION_COOKIE_NAME}={old.session_key}"
+        sample, f"{settings.SESSION_COOKIE_NAME}={old.session_key}"
     )
     await communicator.receive_json_from(TIMEOUT)
     await communicator.send_json_to(
@@ -82,10 +84,14 @@ async def test_login_is_saved_in_a_new_session(relpath: str, alice: Any) -> None
     )
     assert await communicator.receive_json_from(TIMEOUT) == {"user": "alice"}
     await communicator.disconnect()
+    assert old.session_key is not None
     assert not await sync_to_async(SessionStore().exists)(old.session_key)
-    sessions = await sync_to_async(list)(SessionStore.get_model_class().objects.all())
-    data = [s.get_decoded() for s in sessions]
+    data = await sync_to_async(_all_session_data)()
     assert {d.get(SESSION_KEY) for d in data} == {str(alice.pk)}
+
+
+def _all_session_data() -> list[dict[str, Any]]:
+    return [s.get_decoded() for s in SessionStore.get_model_class().objects.all()]
 
 
 @pytest.mark.usefixtures("alice")
@@ -94,7 +100,8 @@ async def test_socket_finds_the_user_of_an_http_login() -> None:
     assert await sync_to_async(client.login)(username="alice", password="s3cret-pass")
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     communicator = await connect(
-        "auth/async_account.py", f"{settings.SESSION_COOKIE_NAME}={cookie}"
+        lambda: load_example("auth/async_account.py"),
+        f"{settings.SESSION_COOKIE_NAME}={cookie}",
     )
     assert await communicator.receive_json_from(TIMEOUT) == {"user": "alice"}
     await communicator.disconnect()
@@ -102,7 +109,8 @@ async def test_socket_finds_the_user_of_an_http_login() -> None:
 
 async def test_tampered_cookie_gives_an_anonymous_user() -> None:
     communicator = await connect(
-        "auth/async_account.py", f"{settings.SESSION_COOKIE_NAME}=forged"
+        lambda: load_example("auth/async_account.py"),
+        f"{settings.SESSION_COOKIE_NAME}=forged",
     )
     assert await communicator.receive_json_from(TIMEOUT) == {"user": ""}
     await communicator.disconnect()
