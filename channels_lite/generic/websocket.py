@@ -344,7 +344,7 @@ class _JsonMixin(_WebsocketMixin):
         yield self.receive_json(content, **kwargs)
 
     def _invalid_json_steps(self, error: Exception) -> Steps:
-        """Log a warning and close with 1007 (4007 if the server refuses 1007)."""
+        """Log a warning, close with 1007 (4007 if the server refuses 1007)."""
         logger.warning(
             "Invalid JSON on websocket %s, closing it: %s",
             self.scope.get("path", "?"),
