@@ -98,6 +98,31 @@ def test_require_valid_channel_name_error_carries_fields(
     assert (info.value.kind, info.value.name) == ("Channel", "bad name")
 
 
+@pytest.mark.parametrize(
+    ("check", "kind"),
+    [
+        pytest.param("require_valid_channel_name", "Channel", id="channel"),
+        pytest.param("require_valid_group_name", "Group", id="group"),
+    ],
+)
+def test_invalid_name_error_formats_with_kind_only_as_in_channels(
+    base: BaseChannelLayer, check: str, kind: str
+) -> None:
+    expected = base.invalid_name_error.format(kind)
+
+    with pytest.raises(InvalidChannelNameError) as info:
+        getattr(base, check)("bad name")
+
+    assert str(info.value).startswith(expected)
+
+
+def test_invalid_name_error_bounds_echo_of_huge_name(base: BaseChannelLayer) -> None:
+    with pytest.raises(InvalidChannelNameError) as info:
+        base.require_valid_group_name("x" * 1_000_000)
+
+    assert len(str(info.value)) < 300
+
+
 def test_require_valid_channel_name_on_receive_requires_bang_at_end(
     base: BaseChannelLayer,
 ) -> None:
