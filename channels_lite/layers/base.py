@@ -32,10 +32,13 @@ class BaseChannelLayer:
     MAX_NAME_LENGTH: ClassVar[int] = 100
     extensions: ClassVar[list[str]] = []
 
+    # ASCII: without it \d and \w also take other scripts' digits and letters.
     channel_name_regex: ClassVar[re.Pattern[str]] = re.compile(
-        r"^[a-zA-Z\d\-_.]+(![\d\w\-_.]*)?$"
+        r"^[a-zA-Z\d\-_.]+(![\d\w\-_.]*)?$", re.ASCII
     )
-    group_name_regex: ClassVar[re.Pattern[str]] = re.compile(r"^[a-zA-Z\d\-_.]+$")
+    group_name_regex: ClassVar[re.Pattern[str]] = re.compile(
+        r"^[a-zA-Z\d\-_.]+$", re.ASCII
+    )
     # One placeholder, the kind, as in Channels: code written for Channels
     # builds the expected message with ``invalid_name_error.format("Group")``.
     invalid_name_error: ClassVar[str] = (
@@ -111,7 +114,8 @@ class BaseChannelLayer:
         if not (
             isinstance(name, str)
             and self.match_type_and_length(name)
-            and regex.match(name)
+            # fullmatch: "$" alone would also accept a trailing newline.
+            and regex.fullmatch(name)
         ):
             # Names can come from clients: bound the echo of a huge one.
             raise InvalidChannelNameError(

@@ -136,6 +136,22 @@ def test_require_valid_channel_name_on_receive_accepts_local_prefix(
     assert base.require_valid_channel_name("specific.abc!", receive=True)
 
 
+@pytest.mark.parametrize(
+    ("check", "name"),
+    [
+        pytest.param("require_valid_group_name", "room\n", id="group-newline"),
+        pytest.param("require_valid_group_name", "room\u0663", id="group-arabic-digit"),
+        pytest.param("require_valid_channel_name", "a!b\n", id="channel-newline"),
+        pytest.param("require_valid_channel_name", "a!\u00e9", id="channel-letter"),
+    ],
+)
+def test_name_validation_is_ascii_to_the_end(
+    base: BaseChannelLayer, check: str, name: str
+) -> None:
+    with pytest.raises(InvalidChannelNameError, match="name must be"):
+        getattr(base, check)(name)
+
+
 def test_require_valid_group_name_accepts(base: BaseChannelLayer) -> None:
     assert base.require_valid_group_name("chat-room_1.a") is True
 
