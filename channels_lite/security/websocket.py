@@ -14,7 +14,9 @@ Allowed-origin patterns:
   ``ALLOWED_HOSTS`` rule); ``"*.example.com"`` allows the subdomains only.
 * A full origin, ``"https://example.com"`` or ``"https://.example.com:8443"``,
   also requires that scheme and port; a missing port means the scheme's
-  default (80 for ``http``/``ws``, 443 for ``https``/``wss``).
+  default (80 for ``http``/``ws``, 443 for ``https``/``wss``). Origins of
+  app schemes without a default port, such as ``"capacitor://localhost"``,
+  match a pattern with that scheme and no port, or a bare host.
 
 Hosts compare case-insensitively; IPv6 hosts are written in brackets,
 ``"[::1]"``. An ``Origin: null`` (sandboxed frames, ``file:`` pages), a
@@ -136,16 +138,17 @@ class OriginValidator(BaseMiddleware):
     def match_allowed_origin(self, parsed_origin: ParseResult, pattern: str) -> bool:
         """Return whether ``parsed_origin`` matches the single ``pattern``."""
         origin_host = parsed_origin.hostname
-        origin_port = self.get_origin_port(parsed_origin)
-        if not origin_host or origin_port is None or parsed_origin.username:
+        if not origin_host or parsed_origin.username or _bad_port(parsed_origin):
             return False
+        # None for schemes without a default port (capacitor://, tauri://):
+        # apps on those send such origins and Channels lets them match.
+        origin_port = self.get_origin_port(parsed_origin)
         pattern = pattern.lower()
         has_scheme = "://" in pattern
         parsed_pattern = urlparse(pattern if has_scheme else "//" + pattern)
-        try:
-            pinned_port = parsed_pattern.port
-        except ValueError:
+        if _bad_port(parsed_pattern):
             return False
+        pinned_port = parsed_pattern.port
         pattern_host = parsed_pattern.hostname or ""
         if not _host_matches(origin_host, pattern_host):
             return False
@@ -157,11 +160,13 @@ class OriginValidator(BaseMiddleware):
         return pinned_port is None or pinned_port == origin_port
 
     def get_origin_port(self, origin: ParseResult) -> int | None:
-        """Return the origin's port, else its scheme's default, else ``None``."""
-        try:
-            port = origin.port
-        except ValueError:
+        """Return the origin's port, else its scheme's default, else ``None``.
+
+        ``None`` also for a malformed port.
+        """
+        if _bad_port(origin):
             return None
+        port = origin.port
         return port if port is not None else _DEFAULT_PORTS.get(origin.scheme)
 
 
@@ -201,6 +206,15 @@ def _parse_origin(origins: list[bytes]) -> ParseResult | None:
     if len(origins) > 1:
         return urlparse("null")
     return urlparse(origins[0].decode("latin-1").strip())
+
+
+def _bad_port(parsed: ParseResult) -> bool:
+    """Return whether ``parsed`` has a port that is not a number in range."""
+    try:
+        parsed.port  # noqa: B018 - the property validates the port
+    except ValueError:
+        return True
+    return False
 
 
 def _host_matches(host: str, pattern_host: str) -> bool:

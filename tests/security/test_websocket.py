@@ -127,6 +127,22 @@ async def reply_for(allowed: list[str], *origins: str, **options: Any) -> Any:
             DENY,
             id="full-star-port-differs",
         ),
+        pytest.param(
+            ["capacitor://localhost"],
+            "capacitor://localhost",
+            ACCEPT,
+            id="app-scheme",
+        ),
+        pytest.param(
+            ["capacitor://localhost"],
+            "ionic://localhost",
+            DENY,
+            id="app-scheme-differs",
+        ),
+        pytest.param(["localhost"], "tauri://localhost", ACCEPT, id="app-scheme-bare"),
+        pytest.param(
+            ["localhost:8000"], "tauri://localhost", DENY, id="app-scheme-pinned-port"
+        ),
         pytest.param(["[::1]"], "http://[::1]:8000", ACCEPT, id="ipv6"),
         pytest.param(["127.0.0.1"], "http://127.0.0.1:8000", ACCEPT, id="ipv4"),
         pytest.param(["*"], "https://anything.org", ACCEPT, id="star"),
