@@ -18,8 +18,9 @@ Allowed-origin patterns:
   app schemes without a default port, such as ``"capacitor://localhost"``,
   match a pattern with that scheme and no port, or a bare host.
 
-Hosts compare case-insensitively; IPv6 hosts are written in brackets,
-``"[::1]"``. An ``Origin: null`` (sandboxed frames, ``file:`` pages), a
+Hosts compare case-insensitively and ignore one trailing dot; IPv6 hosts
+are written in brackets, ``"[::1]"``; international names may be written in
+Unicode or punycode. An ``Origin: null`` (sandboxed frames, ``file:`` pages), a
 malformed origin or several ``Origin`` headers match only ``"*"``.
 
 A handshake without an ``Origin`` header is refused unless ``"*"`` is allowed
@@ -218,9 +219,30 @@ def _bad_port(parsed: ParseResult) -> bool:
 
 
 def _host_matches(host: str, pattern_host: str) -> bool:
-    """Return whether ``host`` matches one pattern's host part."""
+    """Return whether ``host`` matches one pattern's host part.
+
+    As for Django's ``Host`` check, one trailing dot (the DNS root) is
+    ignored. Browsers send international names in their ASCII (punycode)
+    form, so a pattern written in Unicode is encoded to match them; the
+    origin itself is never re-encoded, a client could abuse the mapping.
+    """
+    host = host.removesuffix(".")
+    try:
+        pattern_host = _ascii_host(pattern_host.removesuffix("."))
+    except UnicodeError:
+        return False
     if pattern_host == "*":
         return True
     if pattern_host.startswith("*."):
         return host.endswith(pattern_host[1:])
     return is_same_domain(host, pattern_host)
+
+
+def _ascii_host(host: str) -> str:
+    """Return ``host`` with each non-ASCII label in IDNA (punycode) form."""
+    if host.isascii():
+        return host
+    return ".".join(
+        label if label.isascii() else label.encode("idna").decode("ascii")
+        for label in host.split(".")
+    )
