@@ -7,6 +7,8 @@ from pytest_django import Settings
 
 from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
 
+pytest_plugins = ["tests._redis"]
+
 
 @pytest.fixture
 def inmemory_channel_layer(settings: Settings) -> InMemoryChannelLayer:

@@ -117,6 +117,23 @@ EXTENSIONS: dict[str, set[str]] = {
         "channel_layers",
         "get_channel_layer",
     },
+    "channels_lite.layers.redis": {"RedisChannelLayer"},
+    "channels_lite.layers.redis.client": {
+        "DEFAULT_CONNECTION_OPTIONS",
+        "HostConfig",
+        "LoopClients",
+        "LoopState",
+        "Shard",
+        "ShardRing",
+        "parse_hosts",
+    },
+    "channels_lite.layers.redis.crypto": {"FernetEncryptor", "derive_fernet_key"},
+    "channels_lite.layers.redis.layer": {"RedisChannelLayer"},
+    "channels_lite.layers.redis.serializers": {
+        "JSONSerializer",
+        "MessageSerializer",
+        "MsgPackSerializer",
+    },
     "channels_lite.management.commands.runserver": {"Command"},
     "channels_lite.security": set(),
     "channels_lite.token_auth": {
