@@ -118,8 +118,9 @@ class BaseChannelLayer:
             and regex.fullmatch(name)
         ):
             # Names can come from clients: bound the echo of a huge one.
+            summary = self.invalid_name_error.format(kind).removesuffix(".")
             raise InvalidChannelNameError(
-                f"{self.invalid_name_error.format(kind)} Got {reprlib.repr(name)}.",
+                f"{summary}, not {reprlib.repr(name)}.",
                 kind=kind,
                 name=name,
             )

@@ -108,12 +108,11 @@ def test_require_valid_channel_name_error_carries_fields(
 def test_invalid_name_error_formats_with_kind_only_as_in_channels(
     base: BaseChannelLayer, check: str, kind: str
 ) -> None:
+    # The check Channels' own tests make, which migrating test suites copy.
     expected = base.invalid_name_error.format(kind)
 
-    with pytest.raises(InvalidChannelNameError) as info:
+    with pytest.raises(TypeError, match=expected):
         getattr(base, check)("bad name")
-
-    assert str(info.value).startswith(expected)
 
 
 def test_invalid_name_error_bounds_echo_of_huge_name(base: BaseChannelLayer) -> None:
