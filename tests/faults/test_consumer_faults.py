@@ -175,7 +175,7 @@ async def test_forbidden_name_from_a_consumer_closes_with_1011_naming_it(
         assert await _closed_with(ws) == 1011
     output = await _logged(server, offset, "InvalidChannelNameError")
     assert "name must be a valid unicode string" in output
-    assert repr(name) in output
+    assert repr(name)[:12] in output  # long names are shortened
 
 
 async def test_forbidden_name_leaves_the_layer_serving_others(
