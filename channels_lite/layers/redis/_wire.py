@@ -196,20 +196,24 @@ end
 local members = redis.call('ZRANGE', KEYS[1], 0, -1)
 local with_caps = redis.call('EXISTS', KEYS[2]) == 1
 local deadline = string.format('%013d', now + ttl)
-local targets, order = {}, {}
+local targets, counts, order = {}, {}, {}
 local delivered, dropped = 0, 0
 for i = 1, #members do
   local channel = members[i]
   local cap = default_cap
   if with_caps then cap = tonumber(redis.call('HGET', KEYS[2], channel)) or cap end
-  local bang = string.find(channel, '!', 1, true)
-  if bang then
-    local queue, suffix = string.sub(channel, 1, bang), string.sub(channel, bang + 1)
-    if inbox_full(root .. '{' .. queue .. '}:n', suffix, cap) then
+  local queue, suffix = string.match(channel, '^(.-!)(.*)$')
+  if queue then
+    local list = targets[queue]
+    if not list then
+      list = {}
+      targets[queue], counts[queue] = list, root .. '{' .. queue .. '}:n'
+      order[#order + 1] = queue
+    end
+    if inbox_full(counts[queue], suffix, cap) then
       dropped = dropped + 1
     else
-      if not targets[queue] then targets[queue] = {}; order[#order + 1] = queue end
-      table.insert(targets[queue], suffix)
+      list[#list + 1] = suffix
       delivered = delivered + 1
     end
   else
@@ -224,10 +228,12 @@ for i = 1, #members do
   end
 end
 for _, queue in ipairs(order) do
-  local key = root .. '{' .. queue .. '}'
-  redis.call('RPUSH', key, deadline .. table.concat(targets[queue], ',') .. ' ' .. body)
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('PEXPIRE', key .. ':n', ttl)
+  if #targets[queue] > 0 then
+    local key = root .. '{' .. queue .. '}'
+    redis.call('RPUSH', key, deadline .. table.concat(targets[queue], ',') .. ' ' .. body)
+    redis.call('PEXPIRE', key, ttl)
+    redis.call('PEXPIRE', counts[queue], ttl)
+  end
 end
 return {delivered, dropped}
 """
