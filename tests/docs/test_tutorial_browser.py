@@ -66,9 +66,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def _wait_for_log(driver: webdriver.Chrome, text: str) -> None:
     WebDriverWait(driver, TIMEOUT).until(
-        lambda d: (
-            text in (d.find_element(By.ID, "chat-log").get_property("value") or "")
-        )
+        lambda d: text in str(d.find_element(By.ID, "chat-log").get_property("value"))
     )
 
 
