@@ -434,6 +434,8 @@ def test_troubleshooting_quotes_real_redis_config_errors(
     assert normalized(str(caught.value)) in normalized(PAGE.read_text())
 
 
+# login() runs in the ORM's thread, which checks that thread's connections.
+@pytest.mark.django_db
 async def test_troubleshooting_quotes_real_middleware_order_errors() -> None:
     from channels_lite.auth import AuthMiddleware, login
     from channels_lite.sessions import SessionMiddleware
