@@ -1,0 +1,1 @@
+"""Management commands: runserver (through daphne) and runworker."""

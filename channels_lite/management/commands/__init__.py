@@ -1,0 +1,1 @@
+"""The ``runserver`` and ``runworker`` commands."""

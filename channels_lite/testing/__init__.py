@@ -1,0 +1,1 @@
+"""Test helpers for channels_lite applications."""
