@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from asgiref.server import StatelessServer
@@ -106,17 +106,39 @@ class Worker(StatelessServer):
 
     async def handle(self) -> None:
         """Listen on every channel at once; a layer error stops all listeners."""
-        async with asyncio.TaskGroup() as group:
-            for channel in self.channels:
-                group.create_task(self.listener(channel))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for channel in self.channels:
+                    group.create_task(self.listener(channel))
+        except* Exception as failures:
+            # Raise what broke (for example the layer's error), not a group.
+            raise failures.exceptions[0] from None
 
     async def listener(self, channel: str) -> None:
-        """Move messages from ``channel`` to its application instance until stopped."""
+        """Move messages from ``channel`` to its application instance until stopped.
+
+        A message is taken off the layer only once the instance has taken the
+        previous one, so at most one waits in the worker per channel.
+        """
         while not self._stopping.is_set():
+            await self._until_taken(channel)
+            if self._stopping.is_set():
+                return
             message = await self._next_message(channel)
             if message is None:
                 return
             await self._deliver(channel, message)
+
+    async def _until_taken(self, channel: str) -> None:
+        """Wait until ``channel``'s instance took its queued message, or stopping."""
+        details = self.application_instances.get(channel)
+        if details is None or details["input_queue"].empty():
+            return
+        await _first_of(
+            details["input_queue"].join(),
+            asyncio.shield(details["future"]),
+            self._stopping.wait(),
+        )
 
     async def _next_message(self, channel: str) -> Message | None:
         """Return the next message on ``channel``, or ``None`` once stopping.
@@ -125,13 +147,7 @@ class Worker(StatelessServer):
         not dropped.
         """
         receive = asyncio.ensure_future(self.channel_layer.receive(channel))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait((receive, stopping), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            receive.cancel()
-            stopping.cancel()
-            await asyncio.wait((receive, stopping))
+        await _first_of(receive, self._stopping.wait())
         if receive.cancelled():
             return None
         return receive.result()
@@ -174,7 +190,10 @@ class Worker(StatelessServer):
             # over so far has been handled: the shutdown drain waits for this.
             if queue.empty():
                 idle.set()
-            return await queue.get()
+            message = await queue.get()
+            # Taken is enough: the listener may fetch the next message now.
+            queue.task_done()
+            return message
 
         async def send(message: Message) -> None:
             await self.application_send(scope, message)
@@ -258,11 +277,18 @@ class Worker(StatelessServer):
 
     @staticmethod
     async def _until_idle(details: dict[str, Any]) -> None:
-        idle = asyncio.ensure_future(details["idle"].wait())
-        try:
-            await asyncio.wait(
-                (idle, details["future"]), return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            idle.cancel()
-            await asyncio.gather(idle, return_exceptions=True)
+        await _first_of(details["idle"].wait(), asyncio.shield(details["future"]))
+
+
+async def _first_of(*awaitables: Awaitable[Any]) -> None:
+    """Wait until one of ``awaitables`` is done, then cancel and reap the rest.
+
+    Wrap a future in :func:`asyncio.shield` to wait for it without cancelling it.
+    """
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
