@@ -49,6 +49,8 @@ def main() -> None:
     from daphne.server import Server
     from twisted.internet import reactor as installed_reactor
 
+    from channels_lite._reactor_workers import start_workers_with_reactor
+
     # Twisted types the reactor by interfaces whose methods mypy misreads.
     reactor: Any = installed_reactor
 
@@ -68,6 +70,7 @@ def main() -> None:
         with os.fdopen(options["ready_fd"], "w") as ready:
             ready.write(f"{port}\n")
 
+    start_workers_with_reactor(options["workers"])
     reactor.callWhenRunning(report_port)
     server.run()
 

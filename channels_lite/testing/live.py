@@ -15,7 +15,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
@@ -36,7 +36,9 @@ class LiveServer:
     The child loads ``settings_module`` (the current one by default), points
     the aliases in ``databases`` at the given database names, appends ``host``
     to ALLOWED_HOSTS and, with ``serve_static``, serves static files the way
-    ``runserver`` does in DEBUG. ``env`` adds environment variables.
+    ``runserver`` does in DEBUG, and runs a worker in the server process for
+    the channels in ``workers`` (as ``runserver --worker`` does). ``env`` adds
+    environment variables.
     :meth:`start` returns once the port accepts connections and raises
     :class:`RuntimeError` when the child fails or ``startup_timeout`` passes;
     :meth:`stop` sends SIGTERM and waits (killing after ``stop_timeout``).
@@ -50,6 +52,7 @@ class LiveServer:
         settings_module: str | None = None,
         databases: Mapping[str, str] | None = None,
         serve_static: bool = True,
+        workers: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         startup_timeout: float = 30.0,
         stop_timeout: float = 10.0,
@@ -59,6 +62,7 @@ class LiveServer:
         self.settings_module = settings_module or _current_settings_module()
         self.databases = dict(databases or {})
         self.serve_static = serve_static
+        self.workers = list(workers)
         self.env = dict(env or {})
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
@@ -84,6 +88,7 @@ class LiveServer:
             "port": self.port,
             "databases": self.databases,
             "serve_static": self.serve_static,
+            "workers": self.workers,
             "ready_fd": write_fd,
         }
         env = {
@@ -188,12 +193,14 @@ class ChannelsLiveServerTestCase(TransactionTestCase):
     ``live_server_url`` and ``live_server_ws_url`` address it. The server
     runs in another process and shares this test's ``databases``, which must
     therefore not be in-memory SQLite. Set ``serve_static = False`` to not
-    serve static files, ``host`` to listen elsewhere than 127.0.0.1.
+    serve static files, ``host`` to listen elsewhere than 127.0.0.1, and
+    ``workers`` to channels a worker in the server process should serve.
     """
 
     host: ClassVar[str] = "127.0.0.1"
     port: ClassVar[int] = 0
     serve_static: ClassVar[bool] = True
+    workers: ClassVar[Sequence[str]] = ()
     _live_server: LiveServer
 
     @property
@@ -214,6 +221,7 @@ class ChannelsLiveServerTestCase(TransactionTestCase):
             port=self.port,
             databases=databases,
             serve_static=self.serve_static,
+            workers=self.workers,
         )
         try:
             self._live_server.start()

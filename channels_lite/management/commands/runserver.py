@@ -6,6 +6,9 @@ ASGI_APPLICATION in daphne with Django's autoreloader, serves static files when
 DEBUG is on (or with ``--insecure``), and falls back to Django's WSGI server
 with ``--noasgi``. It is daphne's own command, told to load the application
 through :func:`channels_lite.routing.get_default_application`.
+``--worker CHANNEL`` also runs a :class:`~channels_lite.worker.Worker` for
+CHANNEL in the server's process, so ChannelNameRouter consumers work with the
+in-memory layer during development.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from django.contrib.staticfiles.handlers import (
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
+from channels_lite._reactor_workers import start_workers_with_reactor
 from channels_lite.routing import get_default_application
 from channels_lite.types import ASGIApp
 
@@ -46,6 +50,22 @@ class Command(DaphneRunserverCommand):  # type: ignore[misc]  # daphne is untype
         "ASGI_APPLICATION); --noasgi runs Django's WSGI server instead."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        """Add daphne's options and ``--worker CHANNEL``."""
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--worker",
+            action="append",
+            default=[],
+            dest="worker_channels",
+            metavar="CHANNEL",
+            help=(
+                "Also run a worker for CHANNEL in this process, as runworker "
+                "would (repeatable). Needed for ChannelNameRouter consumers "
+                "with the in-memory channel layer."
+            ),
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         """Check ASGI_APPLICATION before the autoreloader starts, then serve."""
         # Only the first process checks: a reloaded child that fails to import
@@ -53,6 +73,12 @@ class Command(DaphneRunserverCommand):  # type: ignore[misc]  # daphne is untype
         if options["use_asgi"] and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             _load_application()
         super().handle(*args, **options)
+
+    def inner_run(self, *args: Any, **options: Any) -> None:
+        """Serve (in the autoreloaded process), with any ``--worker`` channels."""
+        if options["use_asgi"]:
+            start_workers_with_reactor(options["worker_channels"])
+        super().inner_run(*args, **options)
 
     def get_application(self, options: dict[str, Any]) -> ASGIApp:
         """Return ASGI_APPLICATION, wrapped to serve static files when asked."""
@@ -78,7 +104,7 @@ def _load_application() -> ASGIApp:
     try:
         application: ASGIApp = get_default_application()
     except ImproperlyConfigured as exc:
-        raise CommandError(f"{exc}. {_HOW_TO_FIX}") from exc
+        raise CommandError(f"{str(exc).rstrip('.')}. {_HOW_TO_FIX}") from exc
     if not callable(application):
         raise CommandError(
             f"ASGI_APPLICATION {settings.ASGI_APPLICATION!r} is not callable "
