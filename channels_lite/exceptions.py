@@ -10,7 +10,8 @@ The hierarchy::
     ├── StopConsumer                    stop this application instance
     ├── ValueError
     │   ├── InvalidChannelLayerError    CHANNEL_LAYERS names no usable layer
-    │   └── NoHandlerError              a message type with no handler method
+    │   ├── NoHandlerError              a message type with no handler method
+    │   └── NoRouteFound                URLRouter has no route for the path
     └── ChannelLayerError               anything a channel layer refuses
         ├── ChannelFull                 the channel is at capacity
         ├── MessageTooLarge             the encoded message is over the limit
@@ -37,6 +38,7 @@ __all__ = [
     "MessageSerializationError",
     "MessageTooLarge",
     "NoHandlerError",
+    "NoRouteFound",
     "RequestAborted",
     "RequestTimeout",
     "StopConsumer",
@@ -77,6 +79,14 @@ class NoHandlerError(ValueError):
             f"No handler for message type {message_type!r} "
             f"(expected a method named {handler_name!r})"
         )
+
+
+class NoRouteFound(ValueError):
+    """The outermost URLRouter has no route for the connection's ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"No route found for path {path!r}.")
 
 
 class ChannelLayerError(Exception):

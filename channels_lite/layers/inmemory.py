@@ -10,12 +10,11 @@ import logging
 import secrets
 import threading
 from collections import deque
-from collections.abc import Mapping
 from time import monotonic
 from typing import Any, ClassVar, TypeAlias
 
 from channels_lite.exceptions import ChannelFull
-from channels_lite.layers.base import BaseChannelLayer
+from channels_lite.layers.base import BaseChannelLayer, ChannelCapacity
 
 __all__ = ["InMemoryChannelLayer"]
 
@@ -28,13 +27,8 @@ _Entry: TypeAlias = tuple[float, dict[str, Any], bool]
 def _resolve(waiter: asyncio.Future[None]) -> bool:
     """Wake ``waiter`` from any thread; return False if its loop is gone."""
     loop = waiter.get_loop()
-    try:
-        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if loop is running:
-        if not waiter.done():
-            waiter.set_result(None)
+    if loop is asyncio.get_running_loop():
+        waiter.set_result(None)
         return True
     # A receiver waiting in another thread's loop (async_to_sync) must be woken
     # through that loop, or its selector never notices.
@@ -108,7 +102,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         expiry: float = 60,
         group_expiry: float = 86400,
         capacity: int = 100,
-        channel_capacity: Mapping[str, int] | None = None,
+        channel_capacity: ChannelCapacity | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -158,7 +152,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             with self._lock:
                 now = monotonic()
                 self._expire(now)
-                state = self._channel(channel, now)
+                state = self._channel(channel)
                 if state.messages:
                     _, message, shared = state.messages.popleft()
                     if state.idle:
@@ -241,7 +235,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self, name: str, message: dict[str, Any], shared: bool, now: float
     ) -> bool:
         """Queue ``message`` on ``name`` and wake a receiver; False when full."""
-        state = self._channel(name, now)
+        state = self._channel(name)
         if len(state.messages) >= state.capacity:
             return False
         state.messages.append((now + self.expiry, message, shared))
@@ -249,13 +243,13 @@ class InMemoryChannelLayer(BaseChannelLayer):
         state.wake_one()
         return True
 
-    def _channel(self, name: str, now: float) -> _Channel:
+    def _channel(self, name: str) -> _Channel:
         """Return the live state of channel ``name``, creating it if needed."""
         state = self.channels.get(name)
         if state is None:
             state = self.channels[name] = _Channel(name, self.get_capacity(name))
-        elif state.drop_expired(now):
-            self._expired(name)
+        # No expired message can be left here: _expire visits every channel
+        # by its oldest deadline first.
         return state
 
     async def _wait(self, state: _Channel, waiter: asyncio.Future[None]) -> None:
