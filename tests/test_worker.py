@@ -200,7 +200,8 @@ async def test_worker_skips_a_message_without_type(
 
         async def receive(self, channel: str) -> dict[str, Any]:
             message = await super().receive(channel)
-            return message["raw"] if "raw" in message else message
+            raw: dict[str, Any] = message.get("raw", message)
+            return raw
 
     layer = ForeignProducerLayer()
     worker = Worker(app, ["tasks"], layer)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, cast
 
 OPTIONS_ENV = "CHANNELS_LITE_LIVE_SERVER"
 
@@ -28,12 +28,14 @@ def _configure(options: dict[str, Any]) -> None:
 
 def _application(options: dict[str, Any]) -> Any:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.handlers.asgi import ASGIHandler
 
     from channels_lite.routing import get_default_application
 
     application = get_default_application()
     if options["serve_static"]:
-        return ASGIStaticFilesHandler(application)
+        # django-stubs types the wrapped app as Django's own ASGIHandler.
+        return ASGIStaticFilesHandler(cast(ASGIHandler, application))
     return application
 
 

@@ -24,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 from django.test.testcases import TransactionTestCase
+from django.utils.functional import classproperty
 
 from channels_lite.testing._live_child import OPTIONS_ENV
 
@@ -188,47 +189,44 @@ def shared_databases(aliases: set[str] | None = None) -> dict[str, str]:
 
 
 class ChannelsLiveServerTestCase(TransactionTestCase):
-    """A ``TransactionTestCase`` with a live daphne server for each test.
+    """A ``TransactionTestCase`` with a live daphne server for its tests.
 
-    ``live_server_url`` and ``live_server_ws_url`` address it. The server
-    runs in another process and shares this test's ``databases``, which must
-    therefore not be in-memory SQLite. Set ``serve_static = False`` to not
-    serve static files, ``host`` to listen elsewhere than 127.0.0.1, and
-    ``workers`` to channels a worker in the server process should serve.
+    The server starts once per test class (as Django's
+    ``LiveServerTestCase`` does) and ``live_server_url`` and
+    ``live_server_ws_url`` address it. It runs in another process with the
+    current settings module (settings overridden in the test process do not
+    reach it) and shares this case's ``databases``, which therefore must not
+    be in-memory SQLite. Set ``serve_static = False`` to not serve static
+    files, ``host`` to listen elsewhere than 127.0.0.1, and ``workers`` to
+    channels a worker in the server process should serve.
     """
 
     host: ClassVar[str] = "127.0.0.1"
     port: ClassVar[int] = 0
     serve_static: ClassVar[bool] = True
     workers: ClassVar[Sequence[str]] = ()
-    _live_server: LiveServer
+    live_server: ClassVar[LiveServer]
 
-    @property
-    def live_server_url(self) -> str:
+    @classproperty
+    def live_server_url(cls) -> str:
         """Return ``http://host:port`` of the running server."""
-        return self._live_server.url
+        return cls.live_server.url
 
-    @property
-    def live_server_ws_url(self) -> str:
+    @classproperty
+    def live_server_ws_url(cls) -> str:
         """Return ``ws://host:port`` of the running server."""
-        return self._live_server.ws_url
+        return cls.live_server.ws_url
 
-    def _pre_setup(self) -> None:
-        databases = shared_databases(set(self.databases))
-        super()._pre_setup()  # type: ignore[misc]  # django-stubs omits it
-        self._live_server = LiveServer(
-            host=self.host,
-            port=self.port,
-            databases=databases,
-            serve_static=self.serve_static,
-            workers=self.workers,
+    @classmethod
+    def setUpClass(cls) -> None:
+        """Start the server for this class's tests."""
+        super().setUpClass()
+        cls.live_server = LiveServer(
+            host=cls.host,
+            port=cls.port,
+            databases=shared_databases(set(cls.databases)),
+            serve_static=cls.serve_static,
+            workers=cls.workers,
         )
-        try:
-            self._live_server.start()
-        except BaseException:
-            super()._post_teardown()  # type: ignore[misc]  # django-stubs omits it
-            raise
-
-    def _post_teardown(self) -> None:
-        self._live_server.stop()
-        super()._post_teardown()  # type: ignore[misc]  # django-stubs omits it
+        cls.live_server.start()
+        cls.addClassCleanup(cls.live_server.stop)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -71,6 +73,26 @@ class Command(BaseCommand):
             channel_layer=channel_layer,
             shutdown_timeout=options["shutdown_timeout"],
         )
-        worker.run()
+        with _worker_logging(options["verbosity"]):
+            worker.run()
         if options["verbosity"] >= 1:
             self.stdout.write("Worker stopped")
+
+
+@contextlib.contextmanager
+def _worker_logging(verbosity: int) -> Iterator[None]:
+    """Show the worker's log on stderr, unless LOGGING already routes it."""
+    package_logger = logging.getLogger("channels_lite")
+    if verbosity < 1 or package_logger.handlers:
+        yield
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    previous_level = package_logger.level
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+    try:
+        yield
+    finally:
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(previous_level)
