@@ -88,7 +88,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
     :meth:`send`); group memberships end ``group_expiry`` seconds after the
     last :meth:`group_add`; a channel whose messages expire unread is removed
     from its groups. :meth:`group_send` skips members that are full, logs a
-    warning and counts the skipped messages in :attr:`group_send_dropped`.
+    warning and counts the skipped messages in ``stats["group_send_dropped"]``;
+    ``stats["expired"]`` counts the messages that expired unread.
 
     Every operation costs time in proportion to the channels it touches, never
     to the number of channels the layer holds. The layer may be shared by
@@ -116,7 +117,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         # group -> {channel: joined at}; kept in joining order, so the expired
         # memberships of a group are always a prefix of its dict.
         self.groups: dict[str, dict[str, float]] = {}
-        self.group_send_dropped = 0
+        self.stats: dict[str, int] = {"group_send_dropped": 0, "expired": 0}
         self._memberships: dict[str, set[str]] = {}
         self._deadlines: list[tuple[float, int, _Channel]] = []
         self._sequence = itertools.count()
@@ -207,7 +208,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         """Put a copy of ``message`` on every channel of ``group``.
 
         Members at capacity are skipped: the skipped messages are logged at
-        WARNING and counted in :attr:`group_send_dropped`.
+        WARNING and counted in ``stats["group_send_dropped"]``.
         """
         self.require_valid_group_name(group)
         self.require_valid_message(message)
@@ -220,7 +221,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             # Receivers copy a shared entry, so one copy serves the group.
             shared = len(members) > 1
             full = [c for c in members if not self._put(c, entry, shared, now)]
-            self.group_send_dropped += len(full)
+            self.stats["group_send_dropped"] += len(full)
         if full:
             logger.warning(
                 "group_send to %r dropped the message for %d of %d channels "
@@ -237,6 +238,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
         """Queue ``message`` on ``name`` and wake a receiver; False when full."""
         state = self._channel(name)
         if len(state.messages) >= state.capacity:
+            if state.idle:
+                self._forget_channel(state)
             return False
         state.messages.append((now + self.expiry, message, shared))
         self._schedule(state)
@@ -284,7 +287,9 @@ class InMemoryChannelLayer(BaseChannelLayer):
             state.scheduled = False
             if self.channels.get(state.name) is not state:
                 continue
-            if state.drop_expired(now):
+            expired = state.drop_expired(now)
+            if expired:
+                self.stats["expired"] += expired
                 self._expired(state.name)
             if state.idle:
                 self._forget_channel(state)

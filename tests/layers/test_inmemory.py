@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from typing import Any
 
 import pytest
 
@@ -39,7 +40,7 @@ def layer() -> InMemoryChannelLayer:
     return InMemoryChannelLayer()
 
 
-async def receive(layer: InMemoryChannelLayer, channel: str) -> object:
+async def receive(layer: InMemoryChannelLayer, channel: str) -> dict[str, Any]:
     async with asyncio.timeout(TIMEOUT):
         return await layer.receive(channel)
 
@@ -57,7 +58,7 @@ async def wait_for_waiters(layer: InMemoryChannelLayer, channel: str, n: int) ->
 def test_inmemory_defaults(layer: InMemoryChannelLayer) -> None:
     assert (layer.expiry, layer.group_expiry, layer.capacity) == (60, 86400, 100)
     assert layer.channel_capacity == []
-    assert layer.group_send_dropped == 0
+    assert layer.stats == {"group_send_dropped": 0, "expired": 0}
 
 
 def test_inmemory_keeps_options() -> None:
@@ -117,6 +118,7 @@ async def test_expired_messages_of_untouched_channels_are_dropped(
     await layer.send("test.other", {"type": "test.message"})
 
     assert "test.abandoned" not in layer.channels
+    assert layer.stats["expired"] == 1
 
 
 async def test_expiry_is_tracked_once_per_channel(
@@ -206,7 +208,7 @@ async def test_group_send_counts_and_logs_drops(
         await layer.group_send("test-group", {"type": "test.message"})
         await layer.group_send("test-group", {"type": "test.message"})
 
-    assert layer.group_send_dropped == 6
+    assert layer.stats["group_send_dropped"] == 6
     assert "dropped the message for 3 of 3 channels" in caplog.text
     assert [r.levelname for r in caplog.records] == ["WARNING", "WARNING"]
 
@@ -411,3 +413,36 @@ async def test_late_wake_of_cancelled_receiver_is_ignored() -> None:
     inmemory._set_pending(waiter)
 
     assert waiter.cancelled()
+
+
+async def test_senders_in_many_threads_deliver_everything() -> None:
+    layer = InMemoryChannelLayer(capacity=1000)
+    threads, per_thread = 4, 100
+
+    def send_many(sender: int) -> None:
+        async def run() -> None:
+            for n in range(per_thread):
+                await layer.send("test.a", {"type": "test.message", "id": [sender, n]})
+
+        asyncio.run(run())
+
+    workers = [threading.Thread(target=send_many, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    received = [
+        (await receive(layer, "test.a"))["id"] for _ in range(threads * per_thread)
+    ]
+    for worker in workers:
+        await asyncio.to_thread(worker.join, TIMEOUT)
+
+    for sender in range(threads):
+        assert [n for s, n in received if s == sender] == list(range(per_thread))
+
+
+async def test_channel_with_zero_capacity_refuses_and_keeps_no_state() -> None:
+    layer = InMemoryChannelLayer(channel_capacity={"blocked.*": 0})
+
+    with pytest.raises(ChannelFull, match="capacity of 0"):
+        await layer.send("blocked.a", {"type": "test.message"})
+
+    assert layer.channels == {}
