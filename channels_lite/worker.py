@@ -11,8 +11,8 @@ from typing import Any
 
 from asgiref.server import StatelessServer
 
+import channels_lite.layers
 from channels_lite.exceptions import InvalidChannelLayerError
-from channels_lite.layers.base import BaseChannelLayer
 from channels_lite.types import ASGIApp, Message, Scope
 
 __all__ = ["Worker"]
@@ -41,7 +41,7 @@ class Worker(StatelessServer):
         self,
         application: ASGIApp,
         channels: Iterable[str],
-        channel_layer: BaseChannelLayer | None,
+        channel_layer: channels_lite.layers.BaseChannelLayer | None,
         max_applications: int = 1000,
         *,
         shutdown_timeout: float = 10.0,

@@ -114,8 +114,15 @@ EXTENSIONS: dict[str, set[str]] = {
         "channel_layers",
         "get_channel_layer",
     },
+    "channels_lite.management": set(),
+    "channels_lite.management.commands": set(),
     "channels_lite.management.commands.runserver": {"Command"},
     "channels_lite.security": set(),
+    "channels_lite.testing.live": {"LiveServer", "shared_databases"},
+    "channels_lite.testing.pytest": {
+        "channels_live_server",
+        "channels_live_server_factory",
+    },
     "channels_lite.token_auth": {
         "TokenAuthMiddleware",
         "TokenAuthMiddlewareStack",
@@ -132,14 +139,10 @@ PENDING: dict[str, str] = {
     "channels_lite.db": "consumers (issue 2)",
     "channels_lite.generic.http": "consumers (issue 2)",
     "channels_lite.generic.websocket": "consumers (issue 2)",
-    "channels_lite.management.commands.runserver": "runserver (issue 5)",
-    "channels_lite.management.commands.runworker": "runworker (issue 5)",
     "channels_lite.testing": "testing tools (issue 2)",
     "channels_lite.testing.application": "testing tools (issue 2)",
     "channels_lite.testing.http": "testing tools (issue 2)",
-    "channels_lite.testing.live": "live server (issue 5)",
     "channels_lite.testing.websocket": "testing tools (issue 2)",
-    "channels_lite.worker": "runworker (issue 5)",
 }
 
 MODULES = sorted(CHANNELS_API.keys() | EXTENSIONS.keys())

@@ -1,6 +1,7 @@
-"""pytest fixtures for live-server tests; enable in ``conftest.py``::
+"""pytest fixtures for live-server tests.
 
-    pytest_plugins = ["channels_lite.testing.pytest"]
+Enable them with ``pytest_plugins = ["channels_lite.testing.pytest"]`` in the
+project's top-level ``conftest.py``.
 
 ``channels_live_server`` is a :class:`~channels_lite.testing.live.LiveServer`
 started once per test session (``.url``, ``.ws_url``). It needs pytest-django

@@ -21,7 +21,6 @@ from channels_lite.routing import (  # noqa: E402
     URLRouter,
 )
 from channels_lite.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-
 from chat.routing import channel_routes, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from pytest_django import Settings
 
 from channels_lite.layers import BaseChannelLayer, get_channel_layer
 
@@ -15,8 +16,14 @@ WAIT = 10.0
 
 
 @pytest.fixture
-def layer() -> Iterator[BaseChannelLayer]:
-    """Return the settings' default layer, flushed afterwards."""
+def layer(settings: Settings) -> Iterator[BaseChannelLayer]:
+    """Return the default layer of a fresh in-memory CHANNEL_LAYERS, flushed after.
+
+    Setting CHANNEL_LAYERS here makes the manager forget this layer afterwards.
+    """
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_lite.layers.InMemoryChannelLayer"}
+    }
     layer = get_channel_layer()
     assert layer is not None
     yield layer

@@ -1,7 +1,8 @@
 import channels.layers
 from channels.routing import ProtocolTypeRouter, URLRouter
-from chat import consumers
 from django.urls import path
+
+from chat import consumers
 
 application = ProtocolTypeRouter(
     {"websocket": URLRouter([path("ws/chat/", consumers.ChatConsumer.as_asgi())])}
