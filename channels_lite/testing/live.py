@@ -34,12 +34,14 @@ __all__ = ["ChannelsLiveServerTestCase", "LiveServer", "shared_databases"]
 class LiveServer:
     """Run ASGI_APPLICATION in daphne, in a child process, on a free port.
 
-    The child loads ``settings_module`` (the current one by default), points
-    the aliases in ``databases`` at the given database names, appends ``host``
-    to ALLOWED_HOSTS and, with ``serve_static``, serves static files the way
-    ``runserver`` does in DEBUG, and runs a worker in the server process for
-    the channels in ``workers`` (as ``runserver --worker`` does). ``env`` adds
-    environment variables.
+    The child imports from this process's ``sys.path``, loads
+    ``settings_module`` (the current one by default), points the aliases in
+    ``databases`` at the given database names, appends ``host`` to
+    ALLOWED_HOSTS and, with ``serve_static``, serves static files the way
+    ``runserver`` does in DEBUG. It runs a worker for the channels in
+    ``workers`` in the server process (as ``runserver --worker`` does).
+    ``env`` adds environment variables.
+
     :meth:`start` returns once the port accepts connections and raises
     :class:`RuntimeError` when the child fails or ``startup_timeout`` passes;
     :meth:`stop` sends SIGTERM and waits (killing after ``stop_timeout``).
@@ -94,6 +96,8 @@ class LiveServer:
         }
         env = {
             **os.environ,
+            # Import what this process imports (pytest's pythonpath, say).
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if os.path.isdir(p)),
             **self.env,
             "DJANGO_SETTINGS_MODULE": self.settings_module,
             OPTIONS_ENV: json.dumps(options),
