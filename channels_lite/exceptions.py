@@ -8,6 +8,8 @@ The hierarchy::
     ├── AcceptConnection                raised in a connect handler to accept
     ├── DenyConnection                  raised in a connect handler to deny
     ├── StopConsumer                    stop this application instance
+    ├── AssertionError
+    │   └── UnexpectedMessageError      a test communicator got the wrong output
     ├── ValueError
     │   ├── InvalidChannelLayerError    CHANNEL_LAYERS names no usable layer
     │   ├── NoHandlerError              a message type with no handler method
@@ -42,6 +44,7 @@ __all__ = [
     "RequestAborted",
     "RequestTimeout",
     "StopConsumer",
+    "UnexpectedMessageError",
 ]
 
 
@@ -67,6 +70,20 @@ class DenyConnection(Exception):
 
 class StopConsumer(Exception):
     """Raise in a consumer to stop it and close its application instance."""
+
+
+class UnexpectedMessageError(AssertionError):
+    """A test communicator received output other than what the call expects.
+
+    ``expected`` describes what was wanted and ``received`` is the message
+    the application sent. An :exc:`AssertionError`, so a test fails with it
+    the way Channels' communicators' ``assert`` statements did.
+    """
+
+    def __init__(self, expected: str, received: object) -> None:
+        self.expected = expected
+        self.received = received
+        super().__init__(f"Expected {expected}, but the application sent {received!r}")
 
 
 class NoHandlerError(ValueError):

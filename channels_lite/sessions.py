@@ -160,13 +160,15 @@ class InstanceSessionWrapper:
             message = await self._finish_response(message)
         await self.real_send(message)
 
-    async def save_session(self) -> None:
-        """Save the session in a worker thread.
+    async def save_session(self) -> tuple[int | None, str | None]:
+        """Save the session in a worker thread; return its cookie's lifetime.
 
+        The result is the ``max_age`` and ``expires`` for the session cookie
+        (both ``None`` for a cookie that ends with the browser session).
         Raises Django's ``SessionInterrupted`` when the session was deleted
         meanwhile, for example by a logout on another connection.
         """
-        await run_in_thread(_save_session, self.scope["session"])
+        return await run_in_thread(_save_session, self.scope["session"])
 
     async def _finish_response(self, message: Message) -> Message:
         """Return a copy of ``message`` carrying Django's session headers.
@@ -194,7 +196,7 @@ class InstanceSessionWrapper:
             and not empty
             and message.get("status", 200) < 500
         ):
-            max_age, expires = await run_in_thread(_save_session, session)
+            max_age, expires = await self.save_session()
             if message["type"] in self.cookie_response_message_types:
                 _set_session_cookie(response, session, max_age, expires)
             vary_cookie = True
@@ -210,12 +212,17 @@ class SessionMiddleware(BaseMiddleware):
 
     Needs ``CookieMiddleware`` further out (``SessionMiddlewareStack`` builds
     both). ``scope["session"]`` is a ``SESSION_ENGINE`` store that loads its
-    data on first access, in whatever thread touches it; in async code read it
-    after ``AuthMiddleware`` loaded it, or through
-    ``database_sync_to_async``. On HTTP the session is saved and its cookie
-    sent with the response as Django does; on WebSocket it is never saved
-    automatically: call ``scope["session"].save()`` from sync code or
-    ``await database_sync_to_async(scope["session"].save)()`` from async code.
+    data on first access, in whatever thread touches it, so a request that
+    never touches its session costs no query. Sync code uses it as usual.
+    Async code must not load it on the event loop: use Django 5's async
+    session methods (``await session.aget(...)``, ``aset``, ``asave``), wrap
+    calls in ``database_sync_to_async``, or rely on ``AuthMiddleware``, which
+    loads the session while resolving the user.
+
+    On HTTP the session is saved and its cookie sent with the response as
+    Django does. On WebSocket it is never saved automatically: call
+    ``scope["session"].save()`` from sync code, or ``await
+    database_sync_to_async(scope["session"].save)()`` from async code.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

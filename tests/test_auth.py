@@ -109,6 +109,24 @@ async def test_auth_without_session_cookie_is_anonymous() -> None:
     assert user.is_anonymous
 
 
+async def test_auth_without_session_cookie_never_loads_session() -> None:
+    recorder = Recorder()
+    await websocket_connect(AuthMiddlewareStack(recorder), cookie_scope(None))
+    assert not recorder.scopes[0]["session"].accessed
+
+
+async def test_auth_loaded_session_is_readable_on_the_loop(alice_key: str) -> None:
+    seen: list[Any] = []
+
+    async def read(scope: Scope) -> None:
+        # Loading here would raise SynchronousOnlyOperation: it is loaded.
+        seen.append(scope["session"][BACKEND_SESSION_KEY])
+
+    recorder = Recorder(read)
+    await websocket_connect(AuthMiddlewareStack(recorder), cookie_scope(alice_key))
+    assert seen == [MODEL_BACKEND]
+
+
 async def test_auth_logged_in_session_gives_user(alice: User, alice_key: str) -> None:
     user = await user_seen(AuthMiddlewareStack, cookie_scope(alice_key))
     assert user.is_authenticated
@@ -221,6 +239,39 @@ async def test_auth_users_do_not_leak_between_concurrent_connections(
     )
     assert len(seen) == len(names)
     assert all(expected == got for expected, got in seen)
+
+
+class HashlessUser:
+    """A user from a custom backend with no session auth hash."""
+
+    is_authenticated = True
+    is_anonymous = False
+    pk = 7
+
+    class _meta:  # mimics a model's _meta.pk
+        class pk:
+            @staticmethod
+            def value_to_string(user: Any) -> str:
+                return str(user.pk)
+
+    def save(self, **kwargs: Any) -> None:
+        """Accept Django's update_last_login receiver."""
+
+
+class HashlessBackend:
+    def get_user(self, user_id: int) -> HashlessUser | None:
+        return HashlessUser() if user_id == HashlessUser.pk else None
+
+
+HASHLESS = "tests.test_auth.HashlessBackend"
+
+
+@override_settings(AUTHENTICATION_BACKENDS=[HASHLESS])
+async def test_login_and_get_user_with_hashless_user(transactional_db: None) -> None:
+    scope: Scope = {"session": session_store()}
+    await login(scope, HashlessUser())  # type: ignore[arg-type]
+    assert scope["session"][HASH_SESSION_KEY] == ""
+    assert isinstance(await get_user(scope), HashlessUser)
 
 
 # get_user
@@ -435,6 +486,15 @@ async def test_logout_anonymous_sends_signal_with_no_user(
     scope = {"session": session_store(), "user": AnonymousUser()}
     await logout(scope)
     assert signals == [("logout", None)]
+
+
+async def test_logout_without_user_in_scope_adds_none(
+    signals: list[tuple[str, Any]],
+) -> None:
+    scope: Scope = {"session": session_store()}
+    await logout(scope)
+    assert signals == [("logout", None)]
+    assert "user" not in scope
 
 
 async def test_logout_without_session_raises() -> None:

@@ -10,6 +10,7 @@ from django.urls import path as django_path
 from django.urls import re_path as django_re_path
 from django.urls.resolvers import LocalePrefixPattern
 
+from channels_lite.auth import AuthMiddlewareStack
 from channels_lite.exceptions import NoRouteFound
 from channels_lite.middleware import BaseMiddleware
 from channels_lite.routing import (
@@ -18,6 +19,7 @@ from channels_lite.routing import (
     URLRouter,
     get_default_application,
 )
+from channels_lite.security.websocket import AllowedHostsOriginValidator
 from channels_lite.types import ASGIApp, Message, Receive, Scope, Send
 from tests import asgi as tests_asgi
 
@@ -290,6 +292,21 @@ async def test_url_router_finds_nested_router_behind_middleware() -> None:
     outer = URLRouter([path("number/<int:number>/", inner)])
     await route(outer, path="/number/42/test/3/")
     assert app.url_route == {"args": (), "kwargs": {"number": 42, "page": 3}}
+
+
+async def test_url_router_finds_nested_router_behind_the_auth_stack() -> None:
+    # Channels issue #1428: path() nesting broke behind middleware.
+    app = Recorder()
+    inner = URLRouter([path("<room>/", app)])
+    stack = AllowedHostsOriginValidator(AuthMiddlewareStack(inner))
+    origin = [(b"origin", b"http://testserver")]
+    await route(
+        URLRouter([path("chat/", stack)]),
+        type="websocket",
+        path="/chat/lobby/",
+        headers=origin,
+    )
+    assert app.url_route == {"args": (), "kwargs": {"room": "lobby"}}
 
 
 async def test_url_router_falls_through_when_nested_router_has_no_route() -> None:

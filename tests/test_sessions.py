@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import datetime
 import zoneinfo
 from collections.abc import Callable
@@ -582,3 +583,19 @@ async def test_websocket_session_saves_from_sync_and_async_code(
     )
     fresh = session_store(store.session_key)
     assert await sync_to_async(fresh.get)("colour") == "green"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sessions_do_not_leak_between_concurrent_requests() -> None:
+    async def remember_path(scope: Scope) -> None:
+        await asyncio.sleep(0)
+        scope["session"]["path"] = scope["path"]
+
+    app = SessionMiddlewareStack(Recorder(remember_path))
+    paths = [f"/r{n}/" for n in range(20)]
+    replies = await asyncio.gather(
+        *(http_request(app, http_scope(path=path)) for path in paths)
+    )
+    for path, messages in zip(paths, replies, strict=True):
+        key = set_cookies(messages[0])[settings.SESSION_COOKIE_NAME].value
+        assert await sync_to_async(session_store(key).get)("path") == path

@@ -218,6 +218,15 @@ async def test_token_without_session_middleware(users: dict[str, User]) -> None:
     assert user == users["bob"]
 
 
+async def test_token_without_session_or_token_is_anonymous() -> None:
+    lookup = Lookup()
+    user = await user_seen(
+        lambda inner: TokenAuthMiddleware(inner, lookup), scope_with()
+    )
+    assert isinstance(user, AnonymousUser)
+    assert lookup.calls == []
+
+
 async def test_token_passes_scope_without_headers_through() -> None:
     seen: list[Scope] = []
 

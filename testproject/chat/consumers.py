@@ -16,9 +16,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels_lite.consumer import AsyncConsumer
-from channels_lite.generic.websocket import AsyncJsonWebsocketConsumer
-
 from channels_lite.exceptions import ChannelFull
+from channels_lite.generic.websocket import AsyncJsonWebsocketConsumer
 
 logger = logging.getLogger(__name__)
 

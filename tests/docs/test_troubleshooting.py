@@ -282,3 +282,23 @@ def test_troubleshooting_quotes_real_check_messages(
         messages = [m for m in run_checks() if m.id == check_id]
     assert len(messages) == 1
     assert normalized(messages[0].msg) in normalized(PAGE.read_text())
+
+
+def test_troubleshooting_quotes_real_no_handler_error() -> None:
+    from channels_lite.consumer import AsyncConsumer
+
+    with pytest.raises(exceptions.NoHandlerError) as caught:
+        AsyncConsumer()._get_handler({"type": "chat.message"})
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
+
+
+async def test_troubleshooting_quotes_real_unexpected_message_error() -> None:
+    from channels_lite.testing import WebsocketCommunicator
+
+    async def closes(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "websocket.close", "code": 1011})
+
+    communicator = WebsocketCommunicator(closes, "/")
+    with pytest.raises(exceptions.UnexpectedMessageError) as caught:
+        await communicator.receive_from(timeout=5)
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())

@@ -7,9 +7,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -40,7 +41,12 @@ class DaphneServer:
         return f"ws://{HOST}:{self.port}{path}"
 
 
-DaphneFactory = Callable[[str], DaphneServer]
+class DaphneFactory(Protocol):
+    """The ``daphne_server`` fixture's factory."""
+
+    def __call__(self, application: str, path: Path | None = None) -> DaphneServer:
+        """Return a running server for ``application``, importable from ``path``."""
+        ...
 
 
 def _free_port() -> int:
@@ -50,11 +56,12 @@ def _free_port() -> int:
         return port
 
 
-def _environment() -> dict[str, str]:
+def _environment(path: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     env["PYTHONUNBUFFERED"] = "1"
-    paths = [str(ROOT), str(ROOT / "testproject"), env.get("PYTHONPATH", "")]
+    paths = [str(path or ""), str(ROOT), str(ROOT / "testproject")]
+    paths.append(env.get("PYTHONPATH", ""))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env
 
@@ -82,10 +89,12 @@ def stop_daphne(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_TIMEOUT)
 
 
-def start_daphne(application: str, log: Path) -> DaphneServer:
+def start_daphne(application: str, log: Path, path: Path | None = None) -> DaphneServer:
     """Start ``python -m daphne`` serving ``application`` on a free port.
 
-    ``application`` uses daphne's syntax, ``"package.module:attribute"``.
+    ``application`` uses daphne's syntax, ``"package.module:attribute"``; it
+    is imported with ``path`` (if given) first on the Python path, then the
+    repository root, with ``DJANGO_SETTINGS_MODULE=tests.settings``.
 
     Retries on a fresh port when daphne exits before listening (the port was
     taken in between); raises RuntimeError with daphne's output otherwise.
@@ -105,7 +114,7 @@ def start_daphne(application: str, log: Path) -> DaphneServer:
                     application,
                 ],
                 cwd=ROOT,
-                env=_environment(),
+                env=_environment(path),
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -121,16 +130,18 @@ def start_daphne(application: str, log: Path) -> DaphneServer:
 def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneFactory]:
     """Yield a factory: ``daphne_server("pkg.asgi:application")`` -> a running server.
 
-    Each application path gets one server per test module; every server is
+    ``daphne_server(application, path)`` puts directory ``path`` first on the
+    server's Python path, for projects laid out outside the repository's
+    packages. Each (application, path) gets one server per test module; every server is
     stopped (terminate, then kill after a timeout) when the module finishes.
     """
-    servers: dict[str, DaphneServer] = {}
+    servers: dict[tuple[str, Path | None], DaphneServer] = {}
 
-    def factory(application: str) -> DaphneServer:
-        if application not in servers:
+    def factory(application: str, path: Path | None = None) -> DaphneServer:
+        if (application, path) not in servers:
             log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-            servers[application] = start_daphne(application, log)
-        return servers[application]
+            servers[application, path] = start_daphne(application, log, path)
+        return servers[application, path]
 
     try:
         yield factory

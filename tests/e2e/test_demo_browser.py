@@ -81,8 +81,7 @@ def _open_room(driver: webdriver.Chrome, url: str) -> None:
     driver.get(url)
     _wait(
         driver,
-        lambda d: d.find_element(By.ID, "status").get_attribute("data-state")
-        == "open",
+        lambda d: d.find_element(By.ID, "status").get_attribute("data-state") == "open",
     )
 
 

@@ -128,6 +128,8 @@ async def reply_for(allowed: list[str], *origins: str, **options: Any) -> Any:
         pytest.param(["[::1]"], "http://[::1]:8000", ACCEPT, id="ipv6"),
         pytest.param(["127.0.0.1"], "http://127.0.0.1:8000", ACCEPT, id="ipv4"),
         pytest.param(["*"], "https://anything.org", ACCEPT, id="star"),
+        pytest.param(["https://*"], "https://anything.org", ACCEPT, id="scheme-star"),
+        pytest.param(["https://*"], "http://anything.org", DENY, id="scheme-star-http"),
         pytest.param(["example.com"], "null", DENY, id="null-origin"),
         pytest.param(["*"], "null", ACCEPT, id="null-origin-star"),
         pytest.param(["example.com"], "example.com", DENY, id="no-scheme"),
