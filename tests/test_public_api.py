@@ -141,11 +141,7 @@ PENDING: dict[str, str] = {}
 
 # Names a landed module re-exports from a module still in PENDING: required
 # once that module lands.
-PENDING_REEXPORTS: dict[str, dict[str, str]] = {
-    "channels_lite.testing": {
-        "ChannelsLiveServerTestCase": "channels_lite.testing.live",
-    },
-}
+PENDING_REEXPORTS: dict[str, dict[str, str]] = {}
 
 
 def pending_names(path: str) -> set[str]:

@@ -15,9 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from django.core.exceptions import ImproperlyConfigured
+
 from channels_lite.consumer import AsyncConsumer
 from channels_lite.exceptions import ChannelFull
 from channels_lite.generic.websocket import AsyncJsonWebsocketConsumer
+from channels_lite.layers import BaseChannelLayer
+from channels_lite.types import Scope
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +32,7 @@ MAX_TEXT = 500
 _NAME_ALLOWED = re.compile(r"[^A-Za-z0-9 _.-]")
 
 
-def display_name(scope: dict[str, Any], fallback: str) -> str:
+def display_name(scope: Scope, fallback: str) -> str:
     """Return the logged-in username, else a cleaned ``?name=``, else ``fallback``."""
     user = scope.get("user")
     if user is not None and user.is_authenticated:
@@ -36,6 +40,13 @@ def display_name(scope: dict[str, Any], fallback: str) -> str:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     name = _NAME_ALLOWED.sub("", query.get("name", [""])[0]).strip()[:20]
     return name or fallback
+
+
+def _layer(consumer: AsyncConsumer) -> BaseChannelLayer:
+    """Return the consumer's channel layer; the chat cannot work without one."""
+    if consumer.channel_layer is None:
+        raise ImproperlyConfigured("The chat needs a 'default' in CHANNEL_LAYERS")
+    return consumer.channel_layer
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -51,7 +62,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.group = f"chat_{room}"
         self.user_name = display_name(self.scope, f"guest-{random.randrange(10000)}")
         self.members: dict[str, str] = {}
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await _layer(self).group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "welcome", "user": self.user_name})
         await self._to_room("presence.join", channel=self.channel_name)
@@ -59,7 +70,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         """Say goodbye to the room and leave its group."""
         if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await _layer(self).group_discard(self.group, self.channel_name)
             await self._to_room("presence.leave", channel=self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
@@ -82,7 +93,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         """Note a newcomer and tell it we are here."""
         self.members[event["channel"]] = event["user"]
         if event["channel"] != self.channel_name:
-            await self.channel_layer.send(
+            await _layer(self).send(
                 event["channel"],
                 {
                     "type": "presence.here",
@@ -107,13 +118,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "members", "members": members})
 
     async def _to_room(self, event_type: str, **fields: Any) -> None:
-        await self.channel_layer.group_send(
+        await _layer(self).group_send(
             self.group, {"type": event_type, "user": self.user_name, **fields}
         )
 
     async def _ask_bot(self, command: str) -> None:
         try:
-            await self.channel_layer.send(
+            await _layer(self).send(
                 BOT_CHANNEL,
                 {"type": "bot.command", "group": self.group, "command": command},
             )
@@ -130,7 +141,7 @@ class ChatBotConsumer(AsyncConsumer):
     async def bot_command(self, event: dict[str, Any]) -> None:
         """Reply to one command."""
         logger.info("Bot command %r in %s", event["command"], event["group"])
-        await self.channel_layer.group_send(
+        await _layer(self).group_send(
             event["group"],
             {"type": "chat.message", "user": "bot", "text": answer(event["command"])},
         )

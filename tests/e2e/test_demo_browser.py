@@ -85,18 +85,23 @@ def _open_room(driver: webdriver.Chrome, url: str) -> None:
     )
 
 
+# Read lists in one script: the page replaces them as events arrive, which
+# would leave element-by-element reads holding stale elements.
 def _members(driver: webdriver.Chrome) -> list[str]:
-    return [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#members li")]
+    members: list[str] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#members li'),"
+        " item => item.textContent);"
+    )
+    return members
 
 
 def _messages(driver: webdriver.Chrome) -> list[tuple[str, str]]:
-    return [
-        (
-            item.find_element(By.CLASS_NAME, "user").text,
-            item.find_element(By.CLASS_NAME, "text").text,
-        )
-        for item in driver.find_elements(By.CSS_SELECTOR, "#messages li")
-    ]
+    pairs: list[list[str]] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#messages li'), item =>"
+        " [item.querySelector('.user').textContent,"
+        " item.querySelector('.text').textContent]);"
+    )
+    return [(user, text) for user, text in pairs]
 
 
 def _say(driver: webdriver.Chrome, text: str) -> None:
