@@ -24,7 +24,7 @@ from django.contrib.auth import (
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import LazyObject
 
-from channels_lite._db import run_in_thread
+from channels_lite.db import database_sync_to_async
 from channels_lite.middleware import BaseMiddleware
 from channels_lite.sessions import CookieMiddleware, SessionMiddleware
 
@@ -55,7 +55,7 @@ async def get_user(scope: Scope) -> AbstractBaseUser | AnonymousUser:
     matches a ``SECRET_KEY_FALLBACKS`` hash gets a new key and current hash.
     Raises ``ValueError`` when the scope has no session.
     """
-    return await run_in_thread(_session_user, _scope_session(scope))
+    return await database_sync_to_async(_session_user)(_scope_session(scope))
 
 
 async def login(
@@ -71,7 +71,7 @@ async def login(
     on WebSocket: save it afterwards. Raises ``ValueError`` without a session
     or a user, or when the backend is ambiguous.
     """
-    await run_in_thread(_login, scope, user, backend)
+    await database_sync_to_async(_login)(scope, user, backend)
 
 
 async def logout(scope: Scope) -> None:
@@ -81,7 +81,7 @@ async def logout(scope: Scope) -> None:
     nobody was logged in, as Django does) before the session is flushed.
     Raises ``ValueError`` when the scope has no session.
     """
-    await run_in_thread(_logout, scope)
+    await database_sync_to_async(_logout)(scope)
 
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from django.http import HttpResponse, parse_cookie
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 
-from channels_lite._db import run_in_thread
+from channels_lite.db import database_sync_to_async
 from channels_lite.middleware import BaseMiddleware
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ class InstanceSessionWrapper:
         Raises Django's ``SessionInterrupted`` when the session was deleted
         meanwhile, for example by a logout on another connection.
         """
-        return await run_in_thread(_save_session, self.scope["session"])
+        return await database_sync_to_async(_save_session)(self.scope["session"])
 
     async def _finish_response(self, message: Message) -> Message:
         """Return a copy of ``message`` carrying Django's session headers.

@@ -29,8 +29,8 @@ from urllib.parse import parse_qs
 
 from asgiref.sync import iscoroutinefunction
 
-from channels_lite._db import run_in_thread
 from channels_lite.auth import AuthMiddlewareStack, get_user
+from channels_lite.db import database_sync_to_async
 from channels_lite.middleware import BaseMiddleware
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class TokenAuthMiddleware(BaseMiddleware):
 
         call: Callable[[str], object] = self.authenticate
         is_async = iscoroutinefunction(call) or iscoroutinefunction(type(call).__call__)
-        result = call(token) if is_async else await run_in_thread(call, token)
+        result = call(token) if is_async else await database_sync_to_async(call)(token)
         if isinstance(result, Awaitable):
             result = await result
         if result is None:

@@ -27,7 +27,10 @@ from channels_lite.auth import (
     login,
     logout,
 )
+from channels_lite.db import database_sync_to_async
+from channels_lite.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from channels_lite.sessions import SessionMiddlewareStack
+from channels_lite.testing import WebsocketCommunicator
 from channels_lite.types import Scope
 from tests._asgi import (
     Recorder,
@@ -37,6 +40,10 @@ from tests._asgi import (
     websocket_connect,
     websocket_scope,
 )
+
+# login, logout and get_user run in database_sync_to_async, which touches the
+# database connections even when the session needs no query.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -516,3 +523,111 @@ async def test_login_over_http_sends_new_session_cookie(alice: User) -> None:
     assert new_key not in ("", old_key)
     user = await user_seen(AuthMiddlewareStack, cookie_scope(new_key))
     assert user == alice
+
+
+# login / logout inside real consumers, through WebsocketCommunicator
+
+
+class SyncAuthConsumer(WebsocketConsumer):
+    """Log in, log out or report the user on command, the sync way."""
+
+    def connect(self) -> None:
+        self.accept()
+
+    def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        if text_data == "login":
+            async_to_sync(login)(self.scope, User.objects.get(username="alice"))
+            self.scope["session"].save()
+        elif text_data == "logout":
+            async_to_sync(logout)(self.scope)
+            self.scope["session"].save()
+        self.send(text_data=report(self.scope))
+
+
+class AsyncAuthConsumer(AsyncWebsocketConsumer):
+    """Log in, log out or report the user on command, the async way."""
+
+    async def connect(self) -> None:
+        await self.accept()
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        if text_data == "login":
+            user = await User.objects.aget(username="alice")
+            await login(self.scope, user)
+            await database_sync_to_async(self.scope["session"].save)()
+        elif text_data == "logout":
+            await logout(self.scope)
+            await database_sync_to_async(self.scope["session"].save)()
+        await self.send(text_data=report(self.scope))
+
+
+def report(scope: Scope) -> str:
+    return f"{scope['user'].get_username()}|{scope['session'].session_key}"
+
+
+CONSUMERS = [
+    pytest.param(SyncAuthConsumer, id="sync-consumer"),
+    pytest.param(AsyncAuthConsumer, id="async-consumer"),
+]
+
+
+async def command(consumer: type[Any], key: str | None, text: str) -> tuple[str, str]:
+    headers = []
+    if key:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()))
+    communicator = WebsocketCommunicator(
+        AuthMiddlewareStack(consumer.as_asgi()), "/ws/", headers=headers
+    )
+    connected, _ = await communicator.connect(timeout=10)
+    assert connected
+    await communicator.send_to(text_data=text)
+    reply = await communicator.receive_from(timeout=10)
+    await communicator.disconnect(timeout=10)
+    assert isinstance(reply, str)
+    name, _, session_key = reply.partition("|")
+    return name, session_key
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS)
+async def test_consumer_login_cycles_key_and_persists(
+    alice: User, consumer: type[Any], signals: list[tuple[str, Any]]
+) -> None:
+    old_key = await anonymous_session_key(cart="3 apples")
+    name, new_key = await command(consumer, old_key, "login")
+    assert name == "alice"
+    assert new_key not in ("", "None", old_key)
+    assert not await sync_to_async(session_store().exists)(old_key)
+    assert signals == [("login", alice)]
+    assert await command(consumer, new_key, "whoami") == ("alice", new_key)
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS)
+async def test_consumer_logout_flushes_session(
+    alice: User, alice_key: str, consumer: type[Any], signals: list[tuple[str, Any]]
+) -> None:
+    assert (await command(consumer, alice_key, "whoami"))[0] == "alice"
+    name, _ = await command(consumer, alice_key, "logout")
+    assert name == ""
+    assert not await sync_to_async(session_store().exists)(alice_key)
+    assert signals == [("logout", alice)]
+    assert (await command(consumer, alice_key, "whoami"))[0] == ""
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS)
+async def test_consumer_users_do_not_leak_between_concurrent_connections(
+    alice: User, bob: User, consumer: type[Any]
+) -> None:
+    keys = {
+        "alice": await sync_to_async(logged_in_session_key)(alice),
+        "bob": await sync_to_async(logged_in_session_key)(bob),
+        "": None,
+    }
+    names = ["alice", "bob", ""] * 5
+    replies = await asyncio.gather(
+        *(command(consumer, keys[name], "whoami") for name in names)
+    )
+    assert [name for name, _ in replies] == names

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import socket
 from pathlib import Path
@@ -55,17 +54,9 @@ def test_start_daphne_reports_an_application_that_fails(tmp_path: Path) -> None:
 
 
 TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "examples" / "tutorial"
-# Until the generic consumers land on main the tutorial's project cannot
-# import; the mark lifts itself when they do.
-NEEDS_CONSUMERS = pytest.mark.xfail(
-    importlib.util.find_spec("channels_lite.generic") is None,
-    reason="channels_lite.generic.websocket has not landed yet",
-    raises=RuntimeError,
-    strict=True,
-)
 TUTORIAL_PARTS = [
-    pytest.param("part_2", id="sync-consumer", marks=NEEDS_CONSUMERS),
-    pytest.param("part_3", id="async-consumer", marks=NEEDS_CONSUMERS),
+    pytest.param("part_2", id="sync-consumer"),
+    pytest.param("part_3", id="async-consumer"),
 ]
 
 

@@ -8,11 +8,13 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
 from channels_lite.auth import AuthMiddlewareStack
+from channels_lite.generic.websocket import AsyncWebsocketConsumer
 from channels_lite.security.websocket import (
     AllowedHostsOriginValidator,
     OriginValidator,
     WebsocketDenier,
 )
+from channels_lite.testing import WebsocketCommunicator
 from channels_lite.types import Scope
 from tests._asgi import (
     Connection,
@@ -279,3 +281,35 @@ async def test_websocket_denier_ends_quietly_on_early_disconnect() -> None:
     await conn.send({"type": "websocket.disconnect", "code": 1006})
     await conn.finish()
     assert conn.outbox.empty()
+
+
+class CountingConsumer(AsyncWebsocketConsumer):
+    """Accept every connection, counting how many reached the consumer."""
+
+    connects = 0
+
+    async def connect(self) -> None:
+        type(self).connects += 1
+        await self.accept()
+
+
+@pytest.mark.parametrize(
+    ("origin", "connected", "reached"),
+    [
+        pytest.param(b"https://evil.org", False, 0, id="cross-site"),
+        pytest.param(b"https://example.com", True, 1, id="same-site"),
+    ],
+)
+async def test_origin_validator_guards_consumer_with_session(
+    victim_cookie: str, origin: bytes, connected: bool, reached: int
+) -> None:
+    CountingConsumer.connects = 0
+    app = OriginValidator(
+        AuthMiddlewareStack(CountingConsumer.as_asgi()), ["https://example.com"]
+    )
+    headers = [(b"origin", origin), (b"cookie", victim_cookie.encode())]
+    communicator = WebsocketCommunicator(app, "/ws/", headers=headers)
+    assert (await communicator.connect(timeout=10))[0] is connected
+    if connected:
+        await communicator.disconnect(timeout=10)
+    assert CountingConsumer.connects == reached
