@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -44,8 +44,17 @@ class DaphneServer:
 class DaphneFactory(Protocol):
     """The ``daphne_server`` fixture's factory."""
 
-    def __call__(self, application: str, path: Path | None = None) -> DaphneServer:
-        """Return a running server for ``application``, importable from ``path``."""
+    def __call__(
+        self,
+        application: str,
+        path: Path | None = None,
+        *,
+        args: Sequence[str] = (),
+    ) -> DaphneServer:
+        """Return a running server for ``application``, importable from ``path``.
+
+        ``args`` are extra daphne options.
+        """
         ...
 
 
@@ -89,12 +98,19 @@ def stop_daphne(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_TIMEOUT)
 
 
-def start_daphne(application: str, log: Path, path: Path | None = None) -> DaphneServer:
+def start_daphne(
+    application: str,
+    log: Path,
+    path: Path | None = None,
+    *,
+    args: Sequence[str] = (),
+) -> DaphneServer:
     """Start ``python -m daphne`` serving ``application`` on a free port.
 
     ``application`` uses daphne's syntax, ``"package.module:attribute"``; it
     is imported with ``path`` (if given) first on the Python path, then the
-    repository root, with ``DJANGO_SETTINGS_MODULE=tests.settings``.
+    repository root, with ``DJANGO_SETTINGS_MODULE=tests.settings``. ``args``
+    are extra daphne options (``["--websocket-max-message-size", "64"]``).
 
     Retries on a fresh port when daphne exits before listening (the port was
     taken in between); raises RuntimeError with daphne's output otherwise.
@@ -111,6 +127,7 @@ def start_daphne(application: str, log: Path, path: Path | None = None) -> Daphn
                     HOST,
                     "-p",
                     str(port),
+                    *args,
                     application,
                 ],
                 cwd=ROOT,
@@ -132,16 +149,23 @@ def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneFa
 
     ``daphne_server(application, path)`` puts directory ``path`` first on the
     server's Python path, for projects laid out outside the repository's
-    packages. Each (application, path) gets one server per test module; every server is
-    stopped (terminate, then kill after a timeout) when the module finishes.
+    packages; ``args=[...]`` passes extra daphne options. Each (application,
+    path, args) gets one server per test module; every server is stopped
+    (terminate, then kill after a timeout) when the module finishes.
     """
-    servers: dict[tuple[str, Path | None], DaphneServer] = {}
+    servers: dict[tuple[str, Path | None, tuple[str, ...]], DaphneServer] = {}
 
-    def factory(application: str, path: Path | None = None) -> DaphneServer:
-        if (application, path) not in servers:
+    def factory(
+        application: str,
+        path: Path | None = None,
+        *,
+        args: Sequence[str] = (),
+    ) -> DaphneServer:
+        key = (application, path, tuple(args))
+        if key not in servers:
             log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-            servers[application, path] = start_daphne(application, log, path)
-        return servers[application, path]
+            servers[key] = start_daphne(application, log, path, args=args)
+        return servers[key]
 
     try:
         yield factory
