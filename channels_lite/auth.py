@@ -22,7 +22,7 @@ from django.contrib.auth import (
     user_logged_out,
 )
 from django.utils.crypto import constant_time_compare
-from django.utils.functional import LazyObject
+from django.utils.functional import LazyObject, empty
 
 from channels_lite.db import database_sync_to_async
 from channels_lite.middleware import BaseMiddleware
@@ -122,7 +122,8 @@ class AuthMiddleware(BaseMiddleware):
     async def resolve_scope(self, scope: Scope) -> None:
         """Resolve a ``UserLazyObject`` in ``scope["user"]`` to the user."""
         lazy = scope["user"]
-        if not isinstance(lazy, UserLazyObject):
+        # A user from further out (another AuthMiddleware, a token) stays.
+        if not isinstance(lazy, UserLazyObject) or lazy._wrapped is not empty:
             return
         session: SessionBase = scope["session"]
         if session.session_key is None and not session.accessed:

@@ -15,6 +15,7 @@ from django.contrib.auth import (
     user_logged_in,
     user_logged_out,
 )
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.backends.base import SessionBase
 from django.test import Client, override_settings
@@ -193,6 +194,35 @@ async def test_auth_keeps_user_already_in_scope() -> None:
 
     await websocket_connect(SessionMiddlewareStack(app), cookie_scope(None))
     assert recorder.scopes[0]["user"] is marker
+
+
+class CountingBackend(ModelBackend):
+    """The model backend, counting how often it loads a user."""
+
+    loads = 0
+
+    def get_user(self, user_id: int) -> Any:
+        type(self).loads += 1
+        return super().get_user(user_id)
+
+
+COUNTING = "tests.test_auth.CountingBackend"
+
+
+@override_settings(AUTHENTICATION_BACKENDS=[COUNTING])
+async def test_auth_nested_stack_resolves_user_once(alice: User) -> None:
+    def login_counted() -> str:
+        client = Client()
+        client.force_login(alice, backend=COUNTING)
+        return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    key = await sync_to_async(login_counted)()
+    CountingBackend.loads = 0
+    recorder = Recorder()
+    app = AuthMiddlewareStack(AuthMiddleware(recorder))
+    await websocket_connect(app, cookie_scope(key))
+    assert recorder.scopes[0]["user"] == alice
+    assert CountingBackend.loads == 1
 
 
 async def test_auth_requires_session_middleware() -> None:

@@ -53,7 +53,9 @@ class WebsocketDenier:
     """Refuse every WebSocket handshake it receives.
 
     It closes the socket before accepting it, which the server turns into an
-    HTTP 403 response; the inner application never runs.
+    HTTP 403 response; the inner application never runs. Unlike Channels'
+    it is a plain ASGI application, not a consumer, so a refused handshake
+    costs no channel-layer channel.
     """
 
     @classmethod
