@@ -170,3 +170,66 @@ class ConnectionChecks:
 
 connection_checks = ConnectionChecks(interval=1.0)
 """The process-wide check schedule used by :class:`AsyncConsumer` dispatch."""
+
+
+class SendQueue:
+    """Pass messages from a worker thread to an ASGI ``send``, in order.
+
+    Calling the queue never blocks, from any thread: the message is queued
+    and a task on the event loop sends the queued messages one after the
+    other. A sync consumer so saves a blocking round trip to the loop per
+    message, and its thread is never held by a ``send`` that itself needs
+    that thread (a middleware saving a session, say). :meth:`put` queues from
+    the loop, behind what is already queued.
+
+    Used as an async context manager: leaving it sends what is queued (unless
+    the block was cancelled) and raises a failure of ``send``. After such a
+    failure, the queue refuses new messages with that error.
+    """
+
+    def __init__(self, send: Callable[[Any], Awaitable[None]]) -> None:
+        self._send = send
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.error: Exception | None = None
+
+    def __call__(self, message: Any) -> None:
+        """Queue ``message``; callable from any thread."""
+        if self.error is not None:
+            raise self.error
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, message)
+
+    async def put(self, message: Any) -> None:
+        """Queue ``message`` from the event loop."""
+        self._queue.put_nowait(message)
+
+    async def __aenter__(self) -> SendQueue:
+        self._task = self._loop.create_task(self._deliver())
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        task = self._task
+        if task is None:  # pragma: no cover  (entered before exiting)
+            return
+        if kind is not None and not issubclass(kind, Exception):
+            task.cancel()
+            await asyncio.wait({task})
+            return
+        # The sentinel comes after everything queued so far, so this waits
+        # for all of it to be sent.
+        self._queue.put_nowait(_CLOSE)
+        await task
+        if self.error is not None and kind is None:
+            raise self.error
+
+    async def _deliver(self) -> None:
+        while (message := await self._queue.get()) is not _CLOSE:
+            try:
+                await self._send(message)
+            except Exception as exc:
+                self.error = exc
+                return
+
+
+_CLOSE = object()

@@ -8,10 +8,8 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Protocol, cast
 
-from asgiref.sync import async_to_sync
-
 from channels_lite import DEFAULT_CHANNEL_LAYER
-from channels_lite._utils import await_many_dispatch, connection_checks
+from channels_lite._utils import SendQueue, await_many_dispatch, connection_checks
 from channels_lite.db import database_sync_to_async
 from channels_lite.exceptions import NoHandlerError, StopConsumer
 from channels_lite.layers import get_channel_layer
@@ -89,14 +87,22 @@ class AsyncConsumer:
     channel_name: str
     channel_receive: Callable[[], Awaitable[dict[str, Any]]]
     base_send: Callable[[Message], Any]
-    """The server's ``send``; bridged to a blocking call in sync consumers."""
-    _asgi_send: Send
+    """The server's ``send``; in sync consumers a non-blocking ordered queue."""
+    _loop_send: Send
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run this consumer for the connection described by ``scope``."""
         self.scope = scope
-        self._asgi_send = send
-        self.base_send = async_to_sync(send) if self._sync else send
+        if not self._sync:
+            self.base_send = self._loop_send = send
+            await self._dispatch_all(receive)
+            return
+        async with SendQueue(send) as queue:
+            self.base_send = queue
+            self._loop_send = queue.put
+            await self._dispatch_all(receive)
+
+    async def _dispatch_all(self, receive: Receive) -> None:
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         sources: list[Callable[[], Awaitable[Any]]] = [receive]
         if self.channel_layer is not None:
@@ -160,8 +166,14 @@ class SyncConsumer(AsyncConsumer):
     Handlers are plain methods, called through
     :func:`~channels_lite.db.database_sync_to_async`: they run one at a time
     in the thread that Django's sync code shares (so the ORM is safe to use),
-    with stale database connections closed around each call. ``send`` blocks
-    until the server has taken the message.
+    with stale database connections closed around each call.
+
+    ``send`` queues the message and returns at once, where Channels blocks
+    until the server has taken it: a task on the event loop sends queued
+    messages in order, so a handler costs one trip to the loop instead of one
+    per message. Everything queued is sent before the consumer ends. If the
+    server's ``send`` fails, later ``send`` calls raise its error, and so does
+    the consumer when it ends.
     """
 
     _sync: ClassVar[bool] = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import threading
 from typing import Any
@@ -311,3 +312,64 @@ async def test_consumer_checks_stale_connections_at_most_once_a_second(
         await communicator.receive_output(TIMEOUT)
     assert checked_at == expected
     communicator.stop()
+
+
+class HeldServer:
+    """A server ``send`` held until released; records what it was given."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.sent: list[Message] = []
+        self.release = asyncio.Event()
+        self.fail = fail
+
+    async def __call__(self, message: Message) -> None:
+        await self.release.wait()
+        if self.fail:
+            raise ConnectionResetError("client went away")
+        self.sent.append(message)
+
+
+# Without a communicator, database_sync_to_async checks the worker thread's
+# connections, which pytest-django allows only to tests that use the db.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("no_channel_layer")
+async def test_sync_consumer_send_does_not_wait_for_the_server() -> None:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    class Signalling(SyncRecorder):
+        def stop(self, message: Message) -> None:
+            loop.call_soon_threadsafe(stopping.set)
+            super().stop(message)
+
+    server = HeldServer()
+    inputs: asyncio.Queue[Message] = asyncio.Queue()
+    app = asyncio.create_task(Signalling.as_asgi()(SCOPE, inputs.get, server))
+    for n in range(3):
+        inputs.put_nowait({"type": "ping", "n": n})
+    inputs.put_nowait({"type": "stop"})
+    # Every handler ran although the server has taken nothing yet...
+    async with asyncio.timeout(TIMEOUT):
+        await stopping.wait()
+    assert server.sent == []
+    assert not app.done()
+    # ...and the consumer sends everything, in order, before it ends.
+    server.release.set()
+    async with asyncio.timeout(TIMEOUT):
+        await app
+    assert [message["n"] for message in server.sent] == [0, 1, 2]
+
+
+# Without a communicator, database_sync_to_async checks the worker thread's
+# connections, which pytest-django allows only to tests that use the db.
+@pytest.mark.django_db
+@pytest.mark.usefixtures("no_channel_layer")
+async def test_sync_consumer_raises_a_failed_server_send_when_it_ends() -> None:
+    server = HeldServer(fail=True)
+    server.release.set()
+    inputs: asyncio.Queue[Message] = asyncio.Queue()
+    inputs.put_nowait({"type": "ping"})
+    inputs.put_nowait({"type": "stop"})
+    with pytest.raises(ConnectionResetError, match="client went away"):
+        async with asyncio.timeout(TIMEOUT):
+            await SyncRecorder.as_asgi()(SCOPE, inputs.get, server)

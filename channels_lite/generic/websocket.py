@@ -127,7 +127,7 @@ class _WebsocketMixin(AsyncConsumer):
             raise StopConsumer
         if not self._closed_by_error:
             self._closed_by_error = True
-            await self._asgi_send({"type": "websocket.close", "code": 1011})
+            await self._loop_send({"type": "websocket.close", "code": 1011})
 
     def _groups_layer(self) -> BaseChannelLayer:
         if self.channel_layer is None:

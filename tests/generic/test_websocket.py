@@ -57,6 +57,9 @@ class AsyncEcho(AsyncWebsocketConsumer):
             await self.send()
         elif text_data == "fail":
             raise RuntimeError("handler failed")
+        elif text_data == "send-then-fail":
+            await self.send(text_data="partial")
+            raise RuntimeError("handler failed")
         else:
             await self.send(text_data=text_data, bytes_data=bytes_data)
 
@@ -95,6 +98,9 @@ class SyncEcho(WebsocketConsumer):
         elif text_data == "nothing":
             self.send()
         elif text_data == "fail":
+            raise RuntimeError("handler failed")
+        elif text_data == "send-then-fail":
+            self.send(text_data="partial")
             raise RuntimeError("handler failed")
         else:
             self.send(text_data=text_data, bytes_data=bytes_data)
@@ -285,6 +291,18 @@ async def test_websocket_handler_error_is_logged_and_closes_1011(
     # The consumer waits for the server's disconnect, so cleanup still runs.
     await communicator.disconnect(code=1011, timeout=TIMEOUT)
     assert consumer.disconnects == [1011]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("base", ECHOES)
+async def test_websocket_handler_error_closes_after_frames_already_sent(
+    base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
+) -> None:
+    communicator = await connected(configured(base))
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        await communicator.send_to(text_data="send-then-fail")
+        assert await communicator.receive_from(TIMEOUT) == "partial"
+        assert (await communicator.receive_output(TIMEOUT))["code"] == 1011
+    await communicator.disconnect(timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize("base", ECHOES)
