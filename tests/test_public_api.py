@@ -137,6 +137,13 @@ EXTENSIONS: dict[str, set[str]] = {
     "channels_lite.management": set(),
     "channels_lite.management.commands": set(),
     "channels_lite.management.commands.runserver": {"Command"},
+    "channels_lite.presence": {
+        "Presence",
+        "PresenceConsumerMixin",
+        "PresenceStore",
+        "group_members",
+        "presence_store",
+    },
     "channels_lite.security": set(),
     "channels_lite.testing.live": {"LiveServer", "shared_databases"},
     "channels_lite.testing.pytest": {
