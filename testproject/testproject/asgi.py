@@ -18,6 +18,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "testproject.settings")
 # Django stubs type its handler's scopes as dicts, ASGIApp as mappings.)
 django_asgi_app = cast(ASGIApp, get_asgi_application())
 
+from chat.routing import channel_routes, websocket_urlpatterns  # noqa: E402
+
 from channels_lite.auth import AuthMiddlewareStack  # noqa: E402
 from channels_lite.routing import (  # noqa: E402
     ChannelNameRouter,
@@ -25,7 +27,6 @@ from channels_lite.routing import (  # noqa: E402
     URLRouter,
 )
 from channels_lite.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from chat.routing import channel_routes, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -1,8 +1,7 @@
 import channels.layers
 from channels.routing import ProtocolTypeRouter, URLRouter
-from django.urls import path
-
 from chat import consumers
+from django.urls import path
 
 application = ProtocolTypeRouter(
     {"websocket": URLRouter([path("ws/chat/", consumers.ChatConsumer.as_asgi())])}
