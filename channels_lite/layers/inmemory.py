@@ -1,0 +1,338 @@
+"""The in-process channel layer, for development, tests and single-process sites."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import heapq
+import itertools
+import logging
+import secrets
+import threading
+from collections import deque
+from collections.abc import Mapping
+from time import monotonic
+from typing import Any, ClassVar, TypeAlias
+
+from channels_lite.exceptions import ChannelFull
+from channels_lite.layers.base import BaseChannelLayer
+
+__all__ = ["InMemoryChannelLayer"]
+
+logger = logging.getLogger(__name__)
+
+# (deadline on the monotonic clock, message, shared with other receivers)
+_Entry: TypeAlias = tuple[float, dict[str, Any], bool]
+
+
+def _resolve(waiter: asyncio.Future[None]) -> bool:
+    """Wake ``waiter`` from any thread; return False if its loop is gone."""
+    loop = waiter.get_loop()
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if loop is running:
+        if not waiter.done():
+            waiter.set_result(None)
+        return True
+    # A receiver waiting in another thread's loop (async_to_sync) must be woken
+    # through that loop, or its selector never notices.
+    try:
+        loop.call_soon_threadsafe(_set_pending, waiter)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _set_pending(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class _Channel:
+    """The queued messages and the waiting receivers of one channel."""
+
+    __slots__ = ("capacity", "messages", "name", "scheduled", "waiters")
+
+    def __init__(self, name: str, capacity: int) -> None:
+        self.name = name
+        self.capacity = capacity
+        self.messages: deque[_Entry] = deque()
+        self.waiters: deque[asyncio.Future[None]] = deque()
+        # Whether the layer's expiry heap holds an entry for this channel.
+        self.scheduled = False
+
+    def drop_expired(self, now: float) -> int:
+        """Drop the messages whose deadline has passed; return how many."""
+        # One expiry per layer makes deadlines grow along the queue, so the
+        # expired messages are always at its head.
+        dropped = 0
+        while self.messages and self.messages[0][0] <= now:
+            self.messages.popleft()
+            dropped += 1
+        return dropped
+
+    def wake_one(self) -> None:
+        """Wake the longest-waiting receiver that can still run."""
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done() and _resolve(waiter):
+                return
+
+    @property
+    def idle(self) -> bool:
+        return not self.messages and not self.waiters
+
+
+class InMemoryChannelLayer(BaseChannelLayer):
+    """Pass messages between consumers of one process, in memory.
+
+    Behaves like Django Channels' in-memory layer: messages are deep-copied,
+    expire after ``expiry`` seconds and are never delivered once expired; a
+    channel holds at most its capacity (``ChannelFull`` is raised to
+    :meth:`send`); group memberships end ``group_expiry`` seconds after the
+    last :meth:`group_add`; a channel whose messages expire unread is removed
+    from its groups. :meth:`group_send` skips members that are full, logs a
+    warning and counts the skipped messages in :attr:`group_send_dropped`.
+
+    Every operation costs time in proportion to the channels it touches, never
+    to the number of channels the layer holds. The layer may be shared by
+    event loops in several threads (as ``async_to_sync`` does).
+    """
+
+    extensions: ClassVar[list[str]] = ["groups", "flush"]
+
+    def __init__(
+        self,
+        expiry: float = 60,
+        group_expiry: float = 86400,
+        capacity: int = 100,
+        channel_capacity: Mapping[str, int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            expiry=expiry,
+            capacity=capacity,
+            channel_capacity=channel_capacity,
+            **kwargs,
+        )
+        self.group_expiry = group_expiry
+        self.channels: dict[str, _Channel] = {}
+        # group -> {channel: joined at}; kept in joining order, so the expired
+        # memberships of a group are always a prefix of its dict.
+        self.groups: dict[str, dict[str, float]] = {}
+        self.group_send_dropped = 0
+        self._memberships: dict[str, set[str]] = {}
+        self._deadlines: list[tuple[float, int, _Channel]] = []
+        self._sequence = itertools.count()
+        self._lock = threading.Lock()
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        """Put a copy of ``message`` on ``channel``.
+
+        Raises :class:`~channels_lite.exceptions.ChannelFull` when the channel
+        holds as many unexpired messages as its capacity.
+        """
+        self.require_valid_channel_name(channel)
+        self.require_valid_message(message)
+        entry = copy.deepcopy(message)
+        with self._lock:
+            now = monotonic()
+            self._expire(now)
+            if not self._put(channel, entry, False, now):
+                raise ChannelFull(
+                    f"Channel {channel!r} is at its capacity of "
+                    f"{self.get_capacity(channel)} messages"
+                )
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        """Wait for the next message on ``channel`` and return it.
+
+        Receivers of one channel are served in the order they started waiting.
+        A receiver cancelled while waiting leaves every message in place.
+        """
+        self.require_valid_channel_name(channel)
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                now = monotonic()
+                self._expire(now)
+                state = self._channel(channel, now)
+                if state.messages:
+                    _, message, shared = state.messages.popleft()
+                    if state.idle:
+                        self._forget_channel(state)
+                    break
+                waiter: asyncio.Future[None] = loop.create_future()
+                state.waiters.append(waiter)
+            await self._wait(state, waiter)
+        return copy.deepcopy(message) if shared else message
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        """Return a new, unique, process-local channel name."""
+        name = f"{prefix}.inmemory!{secrets.token_hex(12)}"
+        self.require_valid_channel_name(name)
+        return name
+
+    async def flush(self) -> None:
+        """Drop every message and group membership; waiting receivers go on."""
+        with self._lock:
+            self.groups.clear()
+            self._memberships.clear()
+            self._deadlines.clear()
+            for state in list(self.channels.values()):
+                state.messages.clear()
+                state.scheduled = False
+                if state.idle:
+                    self._forget_channel(state)
+
+    async def close(self) -> None:
+        """Do nothing: the layer holds no connections or tasks."""
+
+    async def group_add(self, group: str, channel: str) -> None:
+        """Add ``channel`` to ``group``, or renew its membership."""
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        with self._lock:
+            now = monotonic()
+            members = self.groups.setdefault(group, {})
+            members.pop(channel, None)
+            members[channel] = now
+            self._memberships.setdefault(channel, set()).add(group)
+            self._expire_members(group, now)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        """Remove ``channel`` from ``group``; a no-op if it is not a member."""
+        self.require_valid_channel_name(channel)
+        self.require_valid_group_name(group)
+        with self._lock:
+            self._leave(group, channel)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """Put a copy of ``message`` on every channel of ``group``.
+
+        Members at capacity are skipped: the skipped messages are logged at
+        WARNING and counted in :attr:`group_send_dropped`.
+        """
+        self.require_valid_group_name(group)
+        self.require_valid_message(message)
+        entry = copy.deepcopy(message)
+        with self._lock:
+            now = monotonic()
+            self._expire(now)
+            self._expire_members(group, now)
+            members = list(self.groups.get(group, ()))
+            # Receivers copy a shared entry, so one copy serves the group.
+            shared = len(members) > 1
+            full = [c for c in members if not self._put(c, entry, shared, now)]
+            self.group_send_dropped += len(full)
+        if full:
+            logger.warning(
+                "group_send to %r dropped the message for %d of %d channels "
+                "at capacity: %s",
+                group,
+                len(full),
+                len(members),
+                ", ".join(repr(name) for name in full[:5]),
+            )
+
+    def _put(
+        self, name: str, message: dict[str, Any], shared: bool, now: float
+    ) -> bool:
+        """Queue ``message`` on ``name`` and wake a receiver; False when full."""
+        state = self._channel(name, now)
+        if len(state.messages) >= state.capacity:
+            return False
+        state.messages.append((now + self.expiry, message, shared))
+        self._schedule(state)
+        state.wake_one()
+        return True
+
+    def _channel(self, name: str, now: float) -> _Channel:
+        """Return the live state of channel ``name``, creating it if needed."""
+        state = self.channels.get(name)
+        if state is None:
+            state = self.channels[name] = _Channel(name, self.get_capacity(name))
+        elif state.drop_expired(now):
+            self._expired(name)
+        return state
+
+    async def _wait(self, state: _Channel, waiter: asyncio.Future[None]) -> None:
+        """Wait until a sender wakes ``waiter``; clean up when cancelled."""
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            with self._lock:
+                try:
+                    state.waiters.remove(waiter)
+                except ValueError:
+                    # A sender chose this receiver; pass its wake-up on so
+                    # the message does not sit beside a sleeping receiver.
+                    if state.messages:
+                        state.wake_one()
+                if state.idle:
+                    self._forget_channel(state)
+            raise
+
+    def _schedule(self, state: _Channel) -> None:
+        """Make sure the expiry heap will visit ``state`` at its first deadline."""
+        if not state.scheduled and state.messages:
+            deadline = state.messages[0][0]
+            heapq.heappush(self._deadlines, (deadline, next(self._sequence), state))
+            state.scheduled = True
+
+    def _expire(self, now: float) -> None:
+        """Drop expired messages from channels nobody has touched since."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            state = heapq.heappop(deadlines)[2]
+            state.scheduled = False
+            if self.channels.get(state.name) is not state:
+                continue
+            if state.drop_expired(now):
+                self._expired(state.name)
+            if state.idle:
+                self._forget_channel(state)
+            else:
+                self._schedule(state)
+
+    def _expired(self, name: str) -> None:
+        """Treat a channel whose messages expired unread as gone: leave groups."""
+        groups = self._memberships.get(name)
+        if groups:
+            logger.info(
+                "Messages on channel %r expired unread; removing it from %d group(s)",
+                name,
+                len(groups),
+            )
+            for group in list(groups):
+                self._leave(group, name)
+
+    def _expire_members(self, group: str, now: float) -> None:
+        """End the memberships of ``group`` older than ``group_expiry``."""
+        members = self.groups.get(group)
+        if not members:
+            return
+        cutoff = now - self.group_expiry
+        expired = []
+        for channel, joined in members.items():
+            if joined >= cutoff:
+                break
+            expired.append(channel)
+        for channel in expired:
+            self._leave(group, channel)
+
+    def _leave(self, group: str, channel: str) -> None:
+        members = self.groups.get(group)
+        if members is not None and members.pop(channel, None) is not None:
+            if not members:
+                del self.groups[group]
+            groups = self._memberships[channel]
+            groups.discard(group)
+            if not groups:
+                del self._memberships[channel]
+
+    def _forget_channel(self, state: _Channel) -> None:
+        if self.channels.get(state.name) is state:
+            del self.channels[state.name]

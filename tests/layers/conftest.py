@@ -1,0 +1,53 @@
+"""The ``layer`` fixture: one contract suite, run over every channel layer.
+
+``LAYER_FACTORIES`` names the fixtures that return a layer factory. To run
+the suite over another backend, define its factory fixture and add one entry,
+for example::
+
+    pytest.param("redis_layer_factory", id="redis", marks=pytest.mark.redis),
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeAlias
+
+import pytest
+
+from channels_lite.layers import BaseChannelLayer, InMemoryChannelLayer
+
+LayerFactory: TypeAlias = Callable[..., BaseChannelLayer]
+"""Build a layer from keyword options (``expiry``, ``capacity``, ...)."""
+
+LAYER_FACTORIES = [
+    pytest.param("inmemory_layer_factory", id="inmemory"),
+]
+
+
+@pytest.fixture
+async def inmemory_layer_factory() -> AsyncIterator[LayerFactory]:
+    """Build in-memory layers; close them afterwards."""
+    built: list[BaseChannelLayer] = []
+
+    def factory(**config: Any) -> BaseChannelLayer:
+        layer = InMemoryChannelLayer(**config)
+        built.append(layer)
+        return layer
+
+    yield factory
+    for layer in built:
+        await layer.flush()
+        await layer.close()
+
+
+@pytest.fixture(params=LAYER_FACTORIES)
+def layer_factory(request: pytest.FixtureRequest) -> LayerFactory:
+    """Return a factory of the layer under test, for tests that set options."""
+    factory: LayerFactory = request.getfixturevalue(request.param)
+    return factory
+
+
+@pytest.fixture
+def layer(layer_factory: LayerFactory) -> BaseChannelLayer:
+    """Return a layer under test with its default options."""
+    return layer_factory()
