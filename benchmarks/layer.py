@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -133,26 +134,61 @@ async def _group_add(layer: Any, context: Context, *, size: int) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def _fan_out(layer: Any, channels: list[str]) -> float:
-    receivers = [asyncio.create_task(layer.receive(name)) for name in channels]
-    # Let every receiver start waiting before the clock starts.
-    for _ in range(3):
-        await asyncio.sleep(0)
-    started = time.perf_counter()
-    await layer.group_send("bench-group", MESSAGE)
-    async with asyncio.timeout(60):
-        await asyncio.gather(*receivers)
-    return (time.perf_counter() - started) * 1000
+class _Members:
+    """Receivers that loop like consumers: receive, count, receive again."""
+
+    def __init__(self, layer: Any, channels: list[str]) -> None:
+        self.layer = layer
+        self.channels = channels
+        self.pending = 0
+        self.done = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def _receive_forever(self, channel: str) -> None:
+        while True:
+            await self.layer.receive(channel)
+            self.pending -= 1
+            if not self.pending:
+                self.done.set()
+
+    async def start(self) -> None:
+        self.tasks = [
+            asyncio.create_task(self._receive_forever(name)) for name in self.channels
+        ]
+        # Let every receiver start waiting before any clock starts.
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def fan_out(self, group: str) -> float:
+        """Return the ms from group_send until every member has received."""
+        self.pending = len(self.channels)
+        self.done.clear()
+        started = time.perf_counter()
+        await self.layer.group_send(group, MESSAGE)
+        async with asyncio.timeout(60):
+            await self.done.wait()
+        return (time.perf_counter() - started) * 1000
 
 
 async def _group_send(layer: Any, context: Context, *, size: int) -> float:
     channels = await _members(layer, size)
     for channel in channels:
         await layer.group_add("bench-group", channel)
-    latencies = sorted(
-        [await _fan_out(layer, channels) for _ in range(context.scale.group_sends)]
-    )
-    return latencies[len(latencies) // 2]
+    members = _Members(layer, channels)
+    await members.start()
+    try:
+        latencies = [
+            await members.fan_out("bench-group")
+            for _ in range(context.scale.group_sends)
+        ]
+    finally:
+        await members.stop()
+    return statistics.median(latencies)
 
 
 def group_workloads(sizes: tuple[int, ...]) -> list[Workload]:

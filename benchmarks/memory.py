@@ -13,7 +13,7 @@ from benchmarks._runner import Context, Workload
 from benchmarks._servers import rss_kib, run_daphne
 from benchmarks.sockets import cycle, open_many
 
-__all__ = ["LEAK_NOISE_KIB", "memory_workloads"]
+__all__ = ["LEAK_NOISE_KIB", "leak_warm_up", "memory_workloads"]
 
 PATH = "/echo/async/"
 WARM_UP_CYCLES = 200
@@ -39,8 +39,14 @@ def _per_connection_run(impl: Implementation, context: Context) -> float:
         return asyncio.run(_per_connection(port, pid, context.scale.idle_connections))
 
 
+def leak_warm_up(count: int) -> int:
+    """Return how many cycles precede a leak check of ``count`` cycles."""
+    # Caches and allocator arenas fill up during the first few thousand.
+    return max(WARM_UP_CYCLES, count // 5)
+
+
 async def _growth(port: int, pid: int, count: int) -> float:
-    await cycle(port, PATH, max(WARM_UP_CYCLES, count // 10))
+    await cycle(port, PATH, leak_warm_up(count))
     await asyncio.sleep(SETTLE)
     before = rss_kib(pid)
     await cycle(port, PATH, count)

@@ -6,6 +6,7 @@ import datetime
 import importlib.metadata
 import os
 import platform
+import re
 import subprocess
 from collections import Counter
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from benchmarks._impls import CHANNELS, LITE
 from benchmarks._runner import Result, Scale
+from benchmarks.memory import LEAK_NOISE_KIB, leak_warm_up
 
 __all__ = ["PLOT_NAME", "environment", "plot", "render_rst", "render_table"]
 
@@ -177,7 +179,8 @@ def plot(results: Sequence[Result], path: Path) -> None:
 def _list_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     lines = [".. list-table::", "   :header-rows: 1", ""]
     for row in rows:
-        cells = [cell.replace("*", r"\*") or " " for cell in row]
+        # A leading "-" (a negative figure) would start a nested bullet list.
+        cells = [re.sub(r"^([-+])", r"\\\1", c.replace("*", r"\*")) for c in row]
         lines.append(f"   * - {cells[0]}")
         lines += [f"     - {cell}" for cell in cells[1:]]
     return lines
@@ -222,7 +225,9 @@ def render_rst(results: Sequence[Result], scale: Scale, command: str) -> str:
         "- **groups**: the time of ``group_add`` for each of M process-local "
         "channels, and the median over "
         f"{scale.group_sends} sends of the latency of one ``group_send`` until "
-        "all M receivers have the message.",
+        "all M members have the message. Each member is a task that loops like "
+        "a consumer (receive, count, receive again), so the latency includes "
+        "the members going back to ``receive``.",
         f"- **websockets**: {scale.clients} clients each doing "
         f"{scale.round_trips:,} echo round trips against an async and a sync "
         f"consumer; {scale.connect_cycles:,} connect / echo / close cycles; a "
@@ -232,8 +237,9 @@ def render_rst(results: Sequence[Result], scale: Scale, command: str) -> str:
         "allows (its ratio shows the noise of the run).",
         f"- **memory**: daphne's RSS growth per connection with "
         f"{scale.idle_connections:,} idle connections open, and its RSS growth "
-        f"over {scale.leak_cycles:,} connect/close cycles after a warm-up "
-        "(growth under 2 MiB counts as allocator noise).",
+        f"over {scale.leak_cycles:,} connect/close cycles after "
+        f"{leak_warm_up(scale.leak_cycles):,} warm-up cycles "
+        f"(growth under {LEAK_NOISE_KIB // 1024} MiB counts as allocator noise).",
         "",
     ]
     return "\n".join(lines)
