@@ -8,9 +8,12 @@ The hierarchy::
     ├── AcceptConnection                raised in a connect handler to accept
     ├── DenyConnection                  raised in a connect handler to deny
     ├── StopConsumer                    stop this application instance
+    ├── AssertionError
+    │   └── UnexpectedMessageError      a test communicator got the wrong output
     ├── ValueError
     │   ├── InvalidChannelLayerError    CHANNEL_LAYERS names no usable layer
-    │   └── NoHandlerError              a message type with no handler method
+    │   ├── NoHandlerError              a message type with no handler method
+    │   └── NoRouteFound                URLRouter has no route for the path
     └── ChannelLayerError               anything a channel layer refuses
         ├── ChannelFull                 the channel is at capacity
         ├── MessageTooLarge             the encoded message is over the limit
@@ -37,9 +40,11 @@ __all__ = [
     "MessageSerializationError",
     "MessageTooLarge",
     "NoHandlerError",
+    "NoRouteFound",
     "RequestAborted",
     "RequestTimeout",
     "StopConsumer",
+    "UnexpectedMessageError",
 ]
 
 
@@ -67,6 +72,20 @@ class StopConsumer(Exception):
     """Raise in a consumer to stop it and close its application instance."""
 
 
+class UnexpectedMessageError(AssertionError):
+    """A test communicator received output other than what the call expects.
+
+    ``expected`` describes what was wanted and ``received`` is the message
+    the application sent. An :exc:`AssertionError`, so a test fails with it
+    the way Channels' communicators' ``assert`` statements did.
+    """
+
+    def __init__(self, expected: str, received: object) -> None:
+        self.expected = expected
+        self.received = received
+        super().__init__(f"Expected {expected}, but the application sent {received!r}")
+
+
 class NoHandlerError(ValueError):
     """A consumer received a message type it has no handler method for."""
 
@@ -77,6 +96,14 @@ class NoHandlerError(ValueError):
             f"No handler for message type {message_type!r} "
             f"(expected a method named {handler_name!r})"
         )
+
+
+class NoRouteFound(ValueError):
+    """The outermost URLRouter has no route for the connection's ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"No route found for path {path!r}.")
 
 
 class ChannelLayerError(Exception):

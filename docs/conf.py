@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 from pathlib import Path
+
+from sphinx.application import Sphinx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,5 +31,48 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 nitpicky = False
-exclude_patterns = ["_build"]
+# Examples are source files pulled in with literalinclude, not pages.
+exclude_patterns = ["_build", "examples"]
+# A bare "::" block is plain text: Python samples must come from docs/examples
+# through literalinclude, where tests/docs runs them.
+highlight_language = "none"
 html_theme = "alabaster"
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference" / "api"
+
+
+def public_modules() -> list[str]:
+    """Return every importable channels_lite module with no ``_`` in its path."""
+    names = ["channels_lite"]
+    for info in pkgutil.walk_packages(channels_lite.__path__, "channels_lite."):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            names.append(info.name)
+    return sorted(names)
+
+
+def write_reference_pages(app: Sphinx) -> None:
+    """Write one autodoc page per public module that declares a non-empty ``__all__``.
+
+    Pages are generated so that a module landing in the package is in the
+    reference at once; files are rewritten only when their text changes, so
+    incremental builds stay incremental.
+    """
+    REFERENCE_DIR.mkdir(parents=True, exist_ok=True)
+    wanted: set[str] = set()
+    for name in public_modules():
+        if not getattr(importlib.import_module(name), "__all__", None):
+            continue
+        page = REFERENCE_DIR / f"{name}.rst"
+        wanted.add(page.name)
+        title = f"``{name}``"
+        text = f"{title}\n{'=' * len(title)}\n\n.. automodule:: {name}\n"
+        if not page.exists() or page.read_text() != text:
+            page.write_text(text)
+    for stale in REFERENCE_DIR.glob("*.rst"):
+        if stale.name not in wanted:
+            stale.unlink()
+
+
+def setup(app: Sphinx) -> None:
+    """Generate the per-module reference pages before Sphinx reads the sources."""
+    app.connect("builder-inited", write_reference_pages)

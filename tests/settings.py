@@ -39,3 +39,6 @@ ASGI_APPLICATION = "tests.asgi.application"
 CHANNEL_LAYERS = {
     "default": {"BACKEND": "channels_lite.layers.InMemoryChannelLayer"},
 }
+
+# Fast hashing for users created by tests; never use MD5 outside tests.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

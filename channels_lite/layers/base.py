@@ -5,11 +5,18 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 from channels_lite.exceptions import InvalidChannelNameError, InvalidMessageError
 
-__all__ = ["BaseChannelLayer"]
+__all__ = ["BaseChannelLayer", "ChannelCapacity"]
+
+ChannelCapacity: TypeAlias = (
+    Mapping[str, int]
+    | Mapping[re.Pattern[str], int]
+    | Mapping[str | re.Pattern[str], int]
+)
+"""``channel_capacity``: glob patterns or compiled regexes mapped to capacities."""
 
 
 class BaseChannelLayer:
@@ -37,14 +44,15 @@ class BaseChannelLayer:
         self,
         expiry: float = 60,
         capacity: int = 100,
-        channel_capacity: Mapping[str, int] | None = None,
+        channel_capacity: ChannelCapacity | None = None,
     ) -> None:
         self.expiry = expiry
         self.capacity = capacity
         self.channel_capacity = self.compile_capacities(channel_capacity or {})
 
     def compile_capacities(
-        self, channel_capacity: Mapping[str, int] | Iterable[tuple[Any, int]]
+        self,
+        channel_capacity: ChannelCapacity | Iterable[tuple[str | re.Pattern[str], int]],
     ) -> list[tuple[re.Pattern[str], int]]:
         """Turn ``{"http.*": 10}`` glob patterns into compiled ``(regex, n)`` pairs.
 

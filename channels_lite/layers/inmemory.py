@@ -10,12 +10,11 @@ import logging
 import secrets
 import threading
 from collections import deque
-from collections.abc import Mapping
 from time import monotonic
 from typing import Any, ClassVar, TypeAlias
 
 from channels_lite.exceptions import ChannelFull
-from channels_lite.layers.base import BaseChannelLayer
+from channels_lite.layers.base import BaseChannelLayer, ChannelCapacity
 
 __all__ = ["InMemoryChannelLayer"]
 
@@ -28,13 +27,8 @@ _Entry: TypeAlias = tuple[float, dict[str, Any], bool]
 def _resolve(waiter: asyncio.Future[None]) -> bool:
     """Wake ``waiter`` from any thread; return False if its loop is gone."""
     loop = waiter.get_loop()
-    try:
-        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if loop is running:
-        if not waiter.done():
-            waiter.set_result(None)
+    if loop is asyncio.get_running_loop():
+        waiter.set_result(None)
         return True
     # A receiver waiting in another thread's loop (async_to_sync) must be woken
     # through that loop, or its selector never notices.
@@ -94,7 +88,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
     :meth:`send`); group memberships end ``group_expiry`` seconds after the
     last :meth:`group_add`; a channel whose messages expire unread is removed
     from its groups. :meth:`group_send` skips members that are full, logs a
-    warning and counts the skipped messages in :attr:`group_send_dropped`.
+    warning and counts the skipped messages in ``stats["group_send_dropped"]``;
+    ``stats["expired"]`` counts the messages that expired unread.
 
     Every operation costs time in proportion to the channels it touches, never
     to the number of channels the layer holds. The layer may be shared by
@@ -108,7 +103,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         expiry: float = 60,
         group_expiry: float = 86400,
         capacity: int = 100,
-        channel_capacity: Mapping[str, int] | None = None,
+        channel_capacity: ChannelCapacity | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -122,7 +117,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         # group -> {channel: joined at}; kept in joining order, so the expired
         # memberships of a group are always a prefix of its dict.
         self.groups: dict[str, dict[str, float]] = {}
-        self.group_send_dropped = 0
+        self.stats: dict[str, int] = {"group_send_dropped": 0, "expired": 0}
         self._memberships: dict[str, set[str]] = {}
         self._deadlines: list[tuple[float, int, _Channel]] = []
         self._sequence = itertools.count()
@@ -158,7 +153,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             with self._lock:
                 now = monotonic()
                 self._expire(now)
-                state = self._channel(channel, now)
+                state = self._channel(channel)
                 if state.messages:
                     _, message, shared = state.messages.popleft()
                     if state.idle:
@@ -213,7 +208,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         """Put a copy of ``message`` on every channel of ``group``.
 
         Members at capacity are skipped: the skipped messages are logged at
-        WARNING and counted in :attr:`group_send_dropped`.
+        WARNING and counted in ``stats["group_send_dropped"]``.
         """
         self.require_valid_group_name(group)
         self.require_valid_message(message)
@@ -226,7 +221,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             # Receivers copy a shared entry, so one copy serves the group.
             shared = len(members) > 1
             full = [c for c in members if not self._put(c, entry, shared, now)]
-            self.group_send_dropped += len(full)
+            self.stats["group_send_dropped"] += len(full)
         if full:
             logger.warning(
                 "group_send to %r dropped the message for %d of %d channels "
@@ -241,21 +236,23 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self, name: str, message: dict[str, Any], shared: bool, now: float
     ) -> bool:
         """Queue ``message`` on ``name`` and wake a receiver; False when full."""
-        state = self._channel(name, now)
+        state = self._channel(name)
         if len(state.messages) >= state.capacity:
+            if state.idle:
+                self._forget_channel(state)
             return False
         state.messages.append((now + self.expiry, message, shared))
         self._schedule(state)
         state.wake_one()
         return True
 
-    def _channel(self, name: str, now: float) -> _Channel:
+    def _channel(self, name: str) -> _Channel:
         """Return the live state of channel ``name``, creating it if needed."""
         state = self.channels.get(name)
         if state is None:
             state = self.channels[name] = _Channel(name, self.get_capacity(name))
-        elif state.drop_expired(now):
-            self._expired(name)
+        # No expired message can be left here: _expire visits every channel
+        # by its oldest deadline first.
         return state
 
     async def _wait(self, state: _Channel, waiter: asyncio.Future[None]) -> None:
@@ -290,7 +287,9 @@ class InMemoryChannelLayer(BaseChannelLayer):
             state.scheduled = False
             if self.channels.get(state.name) is not state:
                 continue
-            if state.drop_expired(now):
+            expired = state.drop_expired(now)
+            if expired:
+                self.stats["expired"] += expired
                 self._expired(state.name)
             if state.idle:
                 self._forget_channel(state)

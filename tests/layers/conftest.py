@@ -21,6 +21,7 @@ LayerFactory: TypeAlias = Callable[..., BaseChannelLayer]
 
 LAYER_FACTORIES = [
     pytest.param("inmemory_layer_factory", id="inmemory"),
+    pytest.param("redis_layer_factory", id="redis", marks=pytest.mark.redis),
 ]
 
 
@@ -37,6 +38,24 @@ async def inmemory_layer_factory() -> AsyncIterator[LayerFactory]:
     yield factory
     for layer in built:
         await layer.flush()
+        await layer.close()
+
+
+@pytest.fixture
+async def redis_layer_factory(redis_url: str) -> AsyncIterator[LayerFactory]:
+    """Build Redis layers on the shared, emptied redis-server; close them after."""
+    from channels_lite.layers.redis import RedisChannelLayer
+
+    built: list[BaseChannelLayer] = []
+
+    def factory(**config: Any) -> BaseChannelLayer:
+        config.setdefault("hosts", [redis_url])
+        layer = RedisChannelLayer(**config)
+        built.append(layer)
+        return layer
+
+    yield factory
+    for layer in built:
         await layer.close()
 
 

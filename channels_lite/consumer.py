@@ -1,0 +1,192 @@
+"""Consumers: ASGI applications that route each message to a method by its type."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar, Protocol, cast
+
+from channels_lite import DEFAULT_CHANNEL_LAYER
+from channels_lite._utils import SendQueue, await_many_dispatch, connection_checks
+from channels_lite.db import database_sync_to_async
+from channels_lite.exceptions import NoHandlerError, StopConsumer
+from channels_lite.layers import get_channel_layer
+from channels_lite.layers.base import BaseChannelLayer
+from channels_lite.types import Message, Receive, Scope, Send
+
+__all__ = ["AsyncConsumer", "ConsumerApp", "SyncConsumer", "get_handler_name"]
+
+# Message types come from servers and from the channel layer, which may carry
+# names chosen by clients; the cache stops growing past this many entries.
+_HANDLER_NAME_CACHE_SIZE = 1024
+_handler_names: dict[str, str] = {}
+
+
+def get_handler_name(message: Mapping[str, Any]) -> str:
+    """Return the name of the method that handles ``message``.
+
+    The name is the message's ``"type"`` with dots turned into underscores:
+    ``"websocket.receive"`` is handled by ``websocket_receive``. Raises
+    :exc:`ValueError` if the message has no string type, or if the name would
+    start with an underscore (which would reach private methods).
+    """
+    try:
+        message_type = message["type"]
+    except KeyError:
+        raise ValueError("Incoming message has no 'type' attribute") from None
+    if not isinstance(message_type, str):
+        raise ValueError(
+            f"Message type must be a str, not {type(message_type).__name__}"
+        )
+    name = _handler_names.get(message_type)
+    if name is not None:
+        return name
+    name = message_type.replace(".", "_")
+    if name.startswith("_"):
+        raise ValueError(
+            f"Malformed type in message (leading underscore): {message_type!r}"
+        )
+    if len(_handler_names) < _HANDLER_NAME_CACHE_SIZE:
+        _handler_names[message_type] = name
+    return name
+
+
+class ConsumerApp(Protocol):
+    """The ASGI application returned by :meth:`AsyncConsumer.as_asgi`."""
+
+    consumer_class: type[AsyncConsumer]
+    consumer_initkwargs: dict[str, Any]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run a new consumer instance for one connection."""
+
+
+class AsyncConsumer:
+    """Dispatch each incoming message to the method named after its type.
+
+    One instance serves one connection. Messages come from two places: the
+    ASGI ``receive`` callable and, when the alias in ``channel_layer_alias``
+    names a configured layer, the consumer's own channel ``channel_name`` on
+    ``channel_layer``. They are handled one at a time, in arrival order. A
+    handler raises :exc:`~channels_lite.exceptions.StopConsumer` to end the
+    consumer cleanly; a message type without a handler raises
+    :exc:`~channels_lite.exceptions.NoHandlerError`.
+
+    Before a handler runs, stale database connections of the thread that runs
+    the async ORM are closed, as in Channels, but at most once a second per
+    process rather than before every message.
+    """
+
+    _sync: ClassVar[bool] = False
+    channel_layer_alias: ClassVar[str] = DEFAULT_CHANNEL_LAYER
+
+    scope: Scope
+    channel_layer: BaseChannelLayer | None
+    channel_name: str
+    channel_receive: Callable[[], Awaitable[dict[str, Any]]]
+    base_send: Callable[[Message], Any]
+    """The server's ``send``; in sync consumers a non-blocking ordered queue."""
+    _loop_send: Send
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run this consumer for the connection described by ``scope``."""
+        self.scope = scope
+        if not self._sync:
+            self.base_send = self._loop_send = send
+            await self._dispatch_all(receive)
+            return
+        async with SendQueue(send) as queue:
+            self.base_send = queue
+            self._loop_send = queue.put
+            await self._dispatch_all(receive)
+
+    async def _dispatch_all(self, receive: Receive) -> None:
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources: list[Callable[[], Awaitable[Any]]] = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(
+                self.channel_layer.receive, self.channel_name
+            )
+            sources.append(self.channel_receive)
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch(sources, self.dispatch)
+
+    def _get_handler(self, message: Mapping[str, Any]) -> Callable[[Any], Any]:
+        name = get_handler_name(message)
+        handler: Callable[[Any], Any] | None = getattr(self, name, None)
+        if handler is None:
+            raise NoHandlerError(message["type"], name)
+        return handler
+
+    async def dispatch(self, message: Message) -> None:
+        """Call the handler for ``message``'s type."""
+        handler = self._get_handler(message)
+        if connection_checks.due():
+            await connection_checks.run()
+        await handler(message)
+
+    async def send(self, message: Message) -> None:
+        """Send ``message`` to the client, through the server."""
+        await self.base_send(message)
+
+    @classmethod
+    def as_asgi(cls, **initkwargs: Any) -> ConsumerApp:
+        """Return an ASGI application that runs a new instance per connection.
+
+        Each connection gets ``cls(**initkwargs)``, as Django's ``as_view()``
+        does for requests. The application carries ``consumer_class`` and
+        ``consumer_initkwargs``, and the class's name and docstring. Keyword
+        arguments the constructor cannot accept raise :exc:`TypeError` here
+        rather than at the first connection.
+        """
+        try:
+            inspect.signature(cls).bind(**initkwargs)
+        except TypeError as exc:
+            raise TypeError(
+                f"{cls.__qualname__}.as_asgi() got arguments its constructor "
+                f"does not accept: {exc}"
+            ) from exc
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            await cls(**initkwargs)(scope, receive, send)
+
+        consumer_app = cast(ConsumerApp, app)
+        consumer_app.consumer_class = cls
+        consumer_app.consumer_initkwargs = initkwargs
+        functools.update_wrapper(consumer_app, cls, updated=())
+        return consumer_app
+
+
+class SyncConsumer(AsyncConsumer):
+    """Run every handler in a worker thread, where blocking code is allowed.
+
+    Handlers are plain methods, called through
+    :func:`~channels_lite.db.database_sync_to_async`: they run one at a time
+    in the thread that Django's sync code shares (so the ORM is safe to use),
+    with stale database connections closed around each call.
+
+    ``send`` queues the message and returns at once, where Channels blocks
+    until the server has taken it: a task on the event loop sends queued
+    messages in order, so a handler costs one trip to the loop instead of one
+    per message. Everything queued is sent before the consumer ends. If the
+    server's ``send`` fails, later ``send`` calls raise its error, and so does
+    the consumer when it ends.
+    """
+
+    _sync: ClassVar[bool] = True
+
+    async def dispatch(self, message: Message) -> None:
+        """Call the handler for ``message``'s type, in the worker thread."""
+        await _call_handler_in_thread(self, message)
+
+    def send(self, message: Message) -> None:  # type: ignore[override]
+        """Send ``message`` to the client, blocking until the server has it."""
+        self.base_send(message)
+
+
+@database_sync_to_async
+def _call_handler_in_thread(consumer: AsyncConsumer, message: Message) -> None:
+    consumer._get_handler(message)(message)

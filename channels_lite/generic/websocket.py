@@ -1,0 +1,410 @@
+"""Websocket consumers, sync and async, for raw frames and for JSON.
+
+The protocol logic lives once, in private mixins: pure message builders, and
+handler bodies written as steps (see :mod:`channels_lite._utils`) that each
+flavour drives, the async one on the event loop and the sync one in its worker
+thread. The public classes only bind those to the signatures Channels defines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from channels_lite._utils import Steps, run_steps, run_steps_blocking
+from channels_lite.consumer import AsyncConsumer, SyncConsumer
+from channels_lite.exceptions import (
+    AcceptConnection,
+    DenyConnection,
+    InvalidChannelLayerError,
+    StopConsumer,
+)
+from channels_lite.layers.base import BaseChannelLayer
+from channels_lite.types import Message
+
+__all__ = [
+    "AsyncJsonWebsocketConsumer",
+    "AsyncWebsocketConsumer",
+    "JsonWebsocketConsumer",
+    "WebsocketConsumer",
+]
+
+logger = logging.getLogger(__name__)
+
+CLOSE_INVALID_PAYLOAD = 1007
+CLOSE_INTERNAL_ERROR = 1011
+
+Headers = Iterable[tuple[bytes, bytes]]
+
+
+def _accept_message(subprotocol: str | None, headers: Headers | None) -> Message:
+    message: Message = {"type": "websocket.accept", "subprotocol": subprotocol}
+    if headers:
+        message["headers"] = list(headers)
+    return message
+
+
+def _frame_message(text_data: str | None, bytes_data: bytes | None) -> Message:
+    if text_data is not None:
+        return {"type": "websocket.send", "text": text_data}
+    if bytes_data is not None:
+        return {"type": "websocket.send", "bytes": bytes_data}
+    raise ValueError("You must pass one of bytes_data or text_data")
+
+
+def _close_message(code: int | bool | None, reason: str | None) -> Message:
+    message: Message = {"type": "websocket.close"}
+    # send(close=True) passes True on, meaning "close without a code".
+    if code is not None and code is not True:
+        message["code"] = code
+    if reason:
+        message["reason"] = reason
+    return message
+
+
+def _receive_kwargs(message: Message) -> dict[str, Any]:
+    # One keyword only: Channels' tutorial defines receive(self, text_data).
+    text = message.get("text")
+    if text is not None:
+        return {"text_data": text}
+    data = message.get("bytes")
+    if data is not None:
+        return {"bytes_data": data}
+    raise ValueError(
+        "A websocket.receive message must carry 'text' or 'bytes', "
+        f"got neither (keys: {sorted(message)!r})"
+    )
+
+
+class _WebsocketMixin(AsyncConsumer):
+    """The websocket logic shared by :class:`WebsocketConsumer` and its async twin.
+
+    The hooks below are methods of the flavour: coroutines in the async one,
+    plain (blocking) methods in the sync one.
+    """
+
+    groups: list[str] | None = None
+    """Groups joined on connect and left on disconnect; needs a channel layer."""
+
+    connect: Callable[[], Any]
+    accept: Callable[..., Any]
+    close: Callable[..., Any]
+    disconnect: Callable[[int], Any]
+
+    _closed_by_error = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Accept and ignore constructor arguments, as Channels' consumers do."""
+        if self.groups is None:
+            self.groups = []
+
+    async def dispatch(self, message: Message) -> None:
+        """Call the handler for ``message``; a failing handler closes the socket.
+
+        An exception from any handler (other than ``StopConsumer``) is logged
+        with its traceback and the websocket is closed with code 1011. The
+        consumer keeps running until the server reports the disconnect, so
+        :meth:`disconnect` still runs and groups are still left. A failure
+        while handling the disconnect itself stops the consumer.
+        """
+        try:
+            await super().dispatch(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            await self._handler_failed(message)
+
+    async def _handler_failed(self, message: Message) -> None:
+        message_type = message.get("type")
+        logger.exception(
+            "Handler for %r failed on websocket %s",
+            message_type,
+            self.scope.get("path", "?"),
+        )
+        if message_type == "websocket.disconnect":
+            raise StopConsumer
+        if not self._closed_by_error:
+            self._closed_by_error = True
+            await self._loop_send({"type": "websocket.close", "code": 1011})
+
+    def _groups_layer(self) -> BaseChannelLayer:
+        if self.channel_layer is None:
+            raise InvalidChannelLayerError(
+                "BACKEND is unconfigured or doesn't support groups "
+                f"(channel_layer_alias={self.channel_layer_alias!r}, "
+                f"groups={self.groups!r})"
+            )
+        return self.channel_layer
+
+    def _connect_steps(self) -> Steps:
+        """Join the groups, then run ``connect`` and its Accept/Deny shortcuts."""
+        if self.groups:
+            layer = self._groups_layer()
+            for group in self.groups:
+                yield layer.group_add(group, self.channel_name)
+        try:
+            yield self.connect()
+        except AcceptConnection:
+            yield self.accept()
+        except DenyConnection:
+            yield self.close()
+
+    def _disconnect_steps(self, message: Message) -> Steps:
+        """Leave the groups, run ``disconnect``, then stop the consumer."""
+        if self.groups:
+            layer = self._groups_layer()
+            for group in self.groups:
+                yield layer.group_discard(group, self.channel_name)
+        # ASGI servers report 1005 when the client's close frame had no code.
+        yield self.disconnect(message.get("code", 1005))
+        raise StopConsumer
+
+
+class WebsocketConsumer(_WebsocketMixin, SyncConsumer):
+    """Handle a websocket with plain methods run in a worker thread.
+
+    Override :meth:`connect`, :meth:`receive` and :meth:`disconnect`; call
+    :meth:`accept`, :meth:`send` and :meth:`close`. Every method may block
+    (for example on the ORM); ``send`` and friends wait until the server has
+    taken the message.
+    """
+
+    def websocket_connect(self, message: Message) -> None:
+        """Join ``groups``, then call :meth:`connect`.
+
+        ``connect`` may raise ``AcceptConnection`` or ``DenyConnection``
+        instead of calling :meth:`accept` or :meth:`close`.
+        """
+        run_steps_blocking(self._connect_steps())
+
+    def connect(self) -> None:
+        """Decide whether to accept the connection; accepts by default."""
+        self.accept()
+
+    def accept(
+        self, subprotocol: str | None = None, headers: Headers | None = None
+    ) -> None:
+        """Accept the connection, with an optional subprotocol and headers."""
+        self.base_send(_accept_message(subprotocol, headers))
+
+    def websocket_receive(self, message: Message) -> None:
+        """Pass the frame to :meth:`receive` as ``text_data`` or ``bytes_data``.
+
+        A message with neither raises :exc:`ValueError` (closing with 1011).
+        """
+        self.receive(**_receive_kwargs(message))
+
+    def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Handle one frame from the client; does nothing by default."""
+
+    def send(  # type: ignore[override]  # Channels' signature, not a message
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        close: bool | int = False,
+    ) -> None:
+        """Send a text or binary frame; ``close`` (True or a code) closes after.
+
+        Raises :exc:`ValueError` if neither ``text_data`` nor ``bytes_data``
+        is given.
+        """
+        self.base_send(_frame_message(text_data, bytes_data))
+        if close:
+            self.close(close)
+
+    def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """Close the connection (or reject it, before :meth:`accept`)."""
+        self.base_send(_close_message(code, reason))
+
+    def websocket_disconnect(self, message: Message) -> None:
+        """Leave ``groups``, call :meth:`disconnect`, and stop the consumer."""
+        run_steps_blocking(self._disconnect_steps(message))
+
+    def disconnect(self, code: int) -> None:
+        """Clean up after the connection closed with ``code``; no-op by default."""
+
+
+class AsyncWebsocketConsumer(_WebsocketMixin):
+    """Handle a websocket with coroutines on the event loop.
+
+    The async twin of :class:`WebsocketConsumer`, with the same methods as
+    coroutines. Never block in them: use
+    :func:`~channels_lite.db.database_sync_to_async` for blocking calls.
+    """
+
+    async def websocket_connect(self, message: Message) -> None:
+        """Join ``groups``, then call :meth:`connect`.
+
+        ``connect`` may raise ``AcceptConnection`` or ``DenyConnection``
+        instead of calling :meth:`accept` or :meth:`close`.
+        """
+        await run_steps(self._connect_steps())
+
+    async def connect(self) -> None:
+        """Decide whether to accept the connection; accepts by default."""
+        await self.accept()
+
+    async def accept(
+        self, subprotocol: str | None = None, headers: Headers | None = None
+    ) -> None:
+        """Accept the connection, with an optional subprotocol and headers."""
+        await self.base_send(_accept_message(subprotocol, headers))
+
+    async def websocket_receive(self, message: Message) -> None:
+        """Pass the frame to :meth:`receive` as ``text_data`` or ``bytes_data``.
+
+        A message with neither raises :exc:`ValueError` (closing with 1011).
+        """
+        await self.receive(**_receive_kwargs(message))
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Handle one frame from the client; does nothing by default."""
+
+    async def send(  # type: ignore[override]  # Channels' signature, not a message
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        close: bool | int = False,
+    ) -> None:
+        """Send a text or binary frame; ``close`` (True or a code) closes after.
+
+        Raises :exc:`ValueError` if neither ``text_data`` nor ``bytes_data``
+        is given.
+        """
+        await self.base_send(_frame_message(text_data, bytes_data))
+        if close:
+            await self.close(close)
+
+    async def close(
+        self, code: int | bool | None = None, reason: str | None = None
+    ) -> None:
+        """Close the connection (or reject it, before :meth:`accept`)."""
+        await self.base_send(_close_message(code, reason))
+
+    async def websocket_disconnect(self, message: Message) -> None:
+        """Leave ``groups``, call :meth:`disconnect`, and stop the consumer."""
+        await run_steps(self._disconnect_steps(message))
+
+    async def disconnect(self, code: int) -> None:
+        """Clean up after the connection closed with ``code``; no-op by default."""
+
+
+class _JsonMixin(_WebsocketMixin):
+    """The JSON logic shared by the two JSON consumers."""
+
+    decode_json: Callable[[str], Any]
+    receive_json: Callable[..., Any]
+    receive_invalid_json: Callable[[str, Exception], Any]
+
+    def _json_steps(self, text_data: str | None, kwargs: dict[str, Any]) -> Steps:
+        """Decode a text frame and hand it to ``receive_json``."""
+        if text_data is None:
+            raise ValueError("No text section for incoming WebSocket frame!")
+        try:
+            content = yield self.decode_json(text_data)
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: deeply nested input is hostile, not a server bug.
+            yield self.receive_invalid_json(text_data, exc)
+            return
+        yield self.receive_json(content, **kwargs)
+
+    def _log_invalid_json(self, error: Exception) -> None:
+        logger.warning(
+            "Invalid JSON on websocket %s, closing with %d: %s",
+            self.scope.get("path", "?"),
+            CLOSE_INVALID_PAYLOAD,
+            error,
+        )
+
+
+class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
+    """A :class:`WebsocketConsumer` that exchanges JSON text frames.
+
+    Override :meth:`receive_json` and call :meth:`send_json`. Binary frames
+    raise :exc:`ValueError` (closing with 1011). Text that is not JSON goes to
+    :meth:`receive_invalid_json`, which closes with 1007 by default.
+    """
+
+    def receive(
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Decode the text frame and pass it to :meth:`receive_json`."""
+        run_steps_blocking(self._json_steps(text_data, kwargs))
+
+    def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Handle one decoded JSON message; does nothing by default."""
+
+    def receive_invalid_json(self, text_data: str, error: Exception) -> None:
+        """Handle a text frame that is not JSON: log a warning, close with 1007.
+
+        Override to answer differently (for example with an error message).
+        ``error`` is the exception :meth:`decode_json` raised.
+        """
+        self._log_invalid_json(error)
+        self.close(code=CLOSE_INVALID_PAYLOAD)
+
+    def send_json(self, content: Any, close: bool | int = False) -> None:
+        """Encode ``content`` with :meth:`encode_json` and send it as text."""
+        super().send(text_data=self.encode_json(content), close=close)
+
+    @classmethod
+    def decode_json(cls, text_data: str) -> Any:
+        """Decode a text frame; raise :exc:`ValueError` if it is not valid."""
+        return json.loads(text_data)
+
+    @classmethod
+    def encode_json(cls, content: Any) -> str:
+        """Encode ``content`` as JSON text."""
+        return json.dumps(content)
+
+
+class AsyncJsonWebsocketConsumer(_JsonMixin, AsyncWebsocketConsumer):
+    """An :class:`AsyncWebsocketConsumer` that exchanges JSON text frames.
+
+    The async twin of :class:`JsonWebsocketConsumer`; :meth:`decode_json` and
+    :meth:`encode_json` are coroutines here, as in Channels.
+    """
+
+    async def receive(
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Decode the text frame and pass it to :meth:`receive_json`."""
+        await run_steps(self._json_steps(text_data, kwargs))
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Handle one decoded JSON message; does nothing by default."""
+
+    async def receive_invalid_json(self, text_data: str, error: Exception) -> None:
+        """Handle a text frame that is not JSON: log a warning, close with 1007.
+
+        Override to answer differently (for example with an error message).
+        ``error`` is the exception :meth:`decode_json` raised.
+        """
+        self._log_invalid_json(error)
+        await self.close(code=CLOSE_INVALID_PAYLOAD)
+
+    async def send_json(self, content: Any, close: bool | int = False) -> None:
+        """Encode ``content`` with :meth:`encode_json` and send it as text."""
+        await super().send(text_data=await self.encode_json(content), close=close)
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """Decode a text frame; raise :exc:`ValueError` if it is not valid."""
+        return json.loads(text_data)
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        """Encode ``content`` as JSON text."""
+        return json.dumps(content)

@@ -1,0 +1,277 @@
+"""Process-local channels: one inbox queue per process, drained in batches.
+
+All process-local channels of a layer whose names share the part up to ``!``
+(``specific.<process id>!``) are stored in one Redis list. One drain task per
+inbox pops up to :data:`BATCH` entries per round trip and fans each entry out to
+the local mailboxes of the channels it lists; ``receive`` then waits on a
+mailbox only. A message counts against its channel's capacity until a
+consumer takes it (or it expires), and those hand-overs are reported back to
+Redis in batches by a second task, so a slow consumer fills only its own
+channel.
+
+Mailboxes belong to the layer, not to an event loop: a receiver in any loop
+can be woken, and messages drained in a loop that has since closed are not
+lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from time import monotonic
+
+from channels_lite.exceptions import ChannelLayerUnavailable
+from channels_lite.layers.redis._wire import Keys, parse_entry
+from channels_lite.layers.redis.client import Shard, stop_if_cancelled
+
+__all__ = ["BATCH", "Inbox"]
+
+logger = logging.getLogger(__name__)
+
+#: How many entries one drain round trip pops at most.
+BATCH = 1000
+_SWEEP_INTERVAL = 1.0
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    """Resolve ``waiter`` from any thread."""
+    loop = waiter.get_loop()
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if loop is running:
+        if not waiter.done():
+            waiter.set_result(None)
+        return
+    # A closed loop has no receiver left to wake.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_resolve, waiter)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class _Mailbox:
+    """Messages for one process-local channel and the receivers waiting."""
+
+    __slots__ = ("messages", "receivers", "waiters")
+
+    def __init__(self) -> None:
+        self.messages: deque[tuple[float, bytes]] = deque()
+        self.waiters: deque[asyncio.Future[None]] = deque()
+        self.receivers = 0
+
+    def wake_one(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                _wake(waiter)
+                return
+
+
+class Inbox:
+    """The mailboxes of one inbox queue and the bookkeeping of its capacity.
+
+    ``decrypt`` turns a stored body into plaintext (None if unreadable).
+    """
+
+    def __init__(
+        self,
+        queue: str,
+        decrypt: Callable[[bytes], bytes | None],
+        stats: Counter[str],
+    ) -> None:
+        self.queue = queue
+        self.decrypt = decrypt
+        self.stats = stats
+        self._mailboxes: dict[str, _Mailbox] = {}
+        self._seen: dict[str, float] = {}
+        self._acks: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._ack_event: asyncio.Event | None = None
+        self._ack_loop: asyncio.AbstractEventLoop | None = None
+
+    def deliver(self, entries: Iterable[bytes], server_now_ms: int) -> None:
+        """Put drained entries into their channels' mailboxes."""
+        now = monotonic()
+        with self._lock:
+            for entry in entries:
+                deadline, targets, body = parse_entry(entry)
+                remaining = (deadline - server_now_ms) / 1000
+                plain = self.decrypt(body) if remaining > 0 else None
+                if plain is None:
+                    self._discard(targets, "expired" if remaining <= 0 else "bad")
+                    continue
+                for target in targets:
+                    mailbox = self._mailbox(self.queue + target)
+                    mailbox.messages.append((now + remaining, plain))
+                    mailbox.wake_one()
+        self._wake_acks()
+
+    def _discard(self, targets: list[str], reason: str) -> None:
+        self._acks.update(targets)
+        if reason == "expired":
+            self.stats["expired"] += len(targets)
+        else:
+            self.stats["undecryptable"] += len(targets)
+            logger.warning(
+                "Dropped a message for %d channel(s) of %s that no key decrypts",
+                len(targets),
+                self.queue,
+            )
+
+    def _mailbox(self, channel: str) -> _Mailbox:
+        mailbox = self._mailboxes.get(channel)
+        if mailbox is None:
+            mailbox = self._mailboxes[channel] = _Mailbox()
+        return mailbox
+
+    def _pop(self, channel: str, mailbox: _Mailbox) -> bytes | None:
+        """Take the next unexpired message of ``channel``, counting hand-overs."""
+        now = monotonic()
+        suffix = channel[len(self.queue) :]
+        with self._lock:
+            while mailbox.messages:
+                deadline, body = mailbox.messages.popleft()
+                self._acks[suffix] += 1
+                if deadline > now:
+                    return body
+                self.stats["expired"] += 1
+        return None
+
+    async def take(self, channel: str) -> bytes:
+        """Wait for and return the next message body of ``channel``."""
+        with self._lock:
+            mailbox = self._mailbox(channel)
+            mailbox.receivers += 1
+            self._seen[channel] = monotonic()
+        try:
+            while True:
+                body = self._pop(channel, mailbox)
+                if body is not None:
+                    return body
+                await self._wait(mailbox)
+        finally:
+            with self._lock:
+                mailbox.receivers -= 1
+                self._seen[channel] = monotonic()
+            self._wake_acks()
+
+    async def _wait(self, mailbox: _Mailbox) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        with self._lock:
+            if mailbox.messages:
+                return
+            mailbox.waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            with self._lock:
+                if waiter in mailbox.waiters:
+                    mailbox.waiters.remove(waiter)
+                elif mailbox.messages:
+                    # This receiver was woken but leaves: pass the turn on.
+                    mailbox.wake_one()
+            raise
+
+    def sweep(self) -> None:
+        """Drop expired messages and forget idle, empty mailboxes."""
+        now = monotonic()
+        with self._lock:
+            for channel, mailbox in list(self._mailboxes.items()):
+                suffix = channel[len(self.queue) :]
+                while mailbox.messages and mailbox.messages[0][0] <= now:
+                    mailbox.messages.popleft()
+                    self._acks[suffix] += 1
+                    self.stats["expired"] += 1
+                if not (mailbox.messages or mailbox.waiters or mailbox.receivers):
+                    del self._mailboxes[channel]
+        self._wake_acks()
+
+    def live(self, channel: str, window: float) -> bool:
+        """Return whether ``channel`` has a receiver now or had one recently."""
+        with self._lock:
+            mailbox = self._mailboxes.get(channel)
+            if mailbox is not None and mailbox.receivers:
+                return True
+            seen = self._seen.get(channel)
+            if seen is None or monotonic() - seen > window:
+                self._seen.pop(channel, None)
+                return False
+            return True
+
+    def clear(self) -> None:
+        """Forget every buffered message and pending hand-over (flush)."""
+        with self._lock:
+            for mailbox in self._mailboxes.values():
+                mailbox.messages.clear()
+            self._acks.clear()
+
+    def _wake_acks(self) -> None:
+        event, loop = self._ack_event, self._ack_loop
+        if event is None or loop is None or not self._acks:
+            return
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is running:
+            event.set()
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+
+    async def flush_acks(self, shard: Shard, keys: Keys) -> None:
+        """Report hand-overs to Redis whenever there are some (a task)."""
+        event = self._ack_event = asyncio.Event()
+        self._ack_loop = asyncio.get_running_loop()
+        key = keys.counts(self.queue)
+        while True:
+            await event.wait()
+            stop_if_cancelled()
+            event.clear()
+            with self._lock:
+                acks, self._acks = self._acks, Counter()
+            if not acks:
+                continue
+            args = [item for pair in acks.items() for item in pair]
+            try:
+                await shard.run("ack", [key], args)
+            except ChannelLayerUnavailable:
+                # Redis lost or restarted: its counts are gone with it.
+                logger.debug("Could not report %d hand-overs", len(acks))
+
+    async def drain(
+        self, shard: Shard, keys: Keys, on_recover: Callable[[], None]
+    ) -> None:
+        """Move entries from Redis into mailboxes until cancelled (a task)."""
+        key = keys.queue(self.queue)
+        delay, failing, next_sweep = 0.1, False, monotonic() + _SWEEP_INTERVAL
+        while True:
+            stop_if_cancelled()
+            try:
+                server_now, entries = await shard.run("drain", [key], [BATCH])
+                if failing:
+                    failing, delay = False, 0.1
+                    logger.warning("Redis at %s is back", shard.config.label)
+                    on_recover()
+                if entries:
+                    self.deliver(entries, int(server_now))
+                if monotonic() >= next_sweep:
+                    self.sweep()
+                    next_sweep = monotonic() + _SWEEP_INTERVAL
+                if len(entries) < BATCH:
+                    await shard.wait_for_entry(key)
+            except ChannelLayerUnavailable as exc:
+                if not failing:
+                    logger.warning("Receiving on %s paused: %s", self.queue, exc)
+                failing = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)

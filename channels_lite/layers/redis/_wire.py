@@ -1,0 +1,234 @@
+"""The Redis layer's storage format: key names, list entries and Lua scripts.
+
+Keys (``P`` is the layer prefix; braces are Redis Cluster hash tags, so every
+script touches keys of one slot only):
+
+* ``P:{Q}`` a list, the queue ``Q``: a normal channel name, or the part of a
+  process-local name up to its ``!`` (one queue per process inbox);
+* ``P:{Q}:n`` a hash, for inbox queues: undelivered messages per channel
+  suffix (the part after ``!``), counted from send until the receiving
+  process hands them to a consumer, which is what capacity is checked against;
+* ``P:group:{G}`` a sorted set of member channel names scored by their
+  membership deadline, and ``P:group:{G}:cap`` a hash of member capacities that
+  differ from the default. With several hosts, each host holds the members
+  whose queue lives on it, so a group_send is one script per host.
+
+A list entry is ``DDDDDDDDDDDDD<targets> <body>``: a 13-digit deadline in
+milliseconds of the Redis server's clock, the comma-separated suffixes of the
+channels it is for (empty: the queue itself), a space, and the message body.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ACK",
+    "DRAIN",
+    "GROUP_ADD",
+    "GROUP_DISCARD",
+    "GROUP_SEND",
+    "POP",
+    "SEND",
+    "Keys",
+    "parse_entry",
+]
+
+DEADLINE_DIGITS = 13
+
+
+class Keys:
+    """Build the Redis keys of one layer prefix."""
+
+    __slots__ = ("prefix", "root")
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.root = f"{prefix}:"
+
+    def queue(self, queue: str) -> str:
+        """Return the list key of ``queue``."""
+        return f"{self.root}{{{queue}}}"
+
+    def counts(self, queue: str) -> str:
+        """Return the per-channel count hash key of the inbox ``queue``."""
+        return f"{self.root}{{{queue}}}:n"
+
+    def group(self, group: str) -> str:
+        """Return the member set key of ``group``."""
+        return f"{self.root}group:{{{group}}}"
+
+    def group_caps(self, group: str) -> str:
+        """Return the member capacity hash key of ``group``."""
+        return f"{self.root}group:{{{group}}}:cap"
+
+    def scan_pattern(self) -> str:
+        """Return a SCAN MATCH pattern for every key of this prefix."""
+        escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.root)
+        return f"{escaped}*"
+
+
+def parse_entry(entry: bytes) -> tuple[int, list[str], bytes]:
+    """Split a list entry into its deadline, target suffixes and body."""
+    space = entry.index(b" ", DEADLINE_DIGITS)
+    targets = entry[DEADLINE_DIGITS:space].decode().split(",")
+    return int(entry[:DEADLINE_DIGITS]), targets, entry[space + 1 :]
+
+
+# Lua helpers shared by the scripts: the server time in ms, and whether a
+# normal channel's list is at capacity once its expired head is trimmed.
+_PRELUDE = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function list_full(key, cap, now)
+  if redis.call('LLEN', key) < cap then return false end
+  while true do
+    local head = redis.call('LINDEX', key, 0)
+    if not head or tonumber(string.sub(head, 1, 13)) > now then break end
+    redis.call('LPOP', key)
+  end
+  return redis.call('LLEN', key) >= cap
+end
+local function inbox_full(key, suffix, cap)
+  if redis.call('HINCRBY', key, suffix, 1) > cap then
+    redis.call('HINCRBY', key, suffix, -1)
+    return true
+  end
+  return false
+end
+"""
+
+# KEYS: queue, counts. ARGV: is_inbox ("1"/"0"), suffix, capacity, expiry ms,
+# body. Returns 1 when queued, 0 when the channel is full.
+SEND = (
+    _PRELUDE
+    + """
+local now = now_ms()
+local cap, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
+if ARGV[1] == '1' then
+  if inbox_full(KEYS[2], ARGV[2], cap) then return 0 end
+  redis.call('PEXPIRE', KEYS[2], ttl)
+elseif list_full(KEYS[1], cap, now) then
+  return 0
+end
+local deadline = string.format('%013d', now + ttl)
+redis.call('RPUSH', KEYS[1], deadline .. ARGV[2] .. ' ' .. ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+"""
+)
+
+# KEYS: queue. Pops the first unexpired entry of a normal channel, or nil.
+POP = (
+    _PRELUDE
+    + """
+local now = now_ms()
+while true do
+  local entry = redis.call('LPOP', KEYS[1])
+  if not entry then return false end
+  if tonumber(string.sub(entry, 1, 13)) > now then return entry end
+end
+"""
+)
+
+# KEYS: inbox queue. ARGV: how many. Returns {server time ms, {entries...}}.
+DRAIN = (
+    _PRELUDE
+    + """
+local entries = redis.call('LPOP', KEYS[1], ARGV[1])
+return {now_ms(), entries or {}}
+"""
+)
+
+# KEYS: counts. ARGV: suffix, n, suffix, n, ... Forget delivered messages.
+ACK = """
+for i = 1, #ARGV, 2 do
+  if redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1])) <= 0 then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return 1
+"""
+
+# KEYS: group, caps, group, caps, ... ARGV: group expiry ms, then per key pair
+# a channel and its capacity ("" for the default). Adds or renews members.
+GROUP_ADD = (
+    _PRELUDE
+    + """
+local now = now_ms()
+local ttl = tonumber(ARGV[1])
+for i = 1, #KEYS, 2 do
+  local channel, cap = ARGV[i + 1], ARGV[i + 2]
+  redis.call('ZADD', KEYS[i], now + ttl, channel)
+  redis.call('PEXPIRE', KEYS[i], ttl)
+  if cap == '' then
+    redis.call('HDEL', KEYS[i + 1], channel)
+  else
+    redis.call('HSET', KEYS[i + 1], channel, cap)
+    redis.call('PEXPIRE', KEYS[i + 1], ttl)
+  end
+end
+return 1
+"""
+)
+
+# KEYS: group, caps. ARGV: channel.
+GROUP_DISCARD = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+
+# KEYS: group, caps. ARGV: key prefix ("P:"), body, expiry ms, default
+# capacity. Queues one entry per inbox (listing its member channels) and one
+# per normal channel. Returns {delivered, dropped as over capacity}.
+GROUP_SEND = (
+    _PRELUDE
+    + """
+local now = now_ms()
+local root, body = ARGV[1], ARGV[2]
+local ttl, default_cap = tonumber(ARGV[3]), tonumber(ARGV[4])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 1, #expired do
+  redis.call('ZREM', KEYS[1], expired[i])
+  redis.call('HDEL', KEYS[2], expired[i])
+end
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local with_caps = redis.call('EXISTS', KEYS[2]) == 1
+local deadline = string.format('%013d', now + ttl)
+local targets, order = {}, {}
+local delivered, dropped = 0, 0
+for i = 1, #members do
+  local channel = members[i]
+  local cap = default_cap
+  if with_caps then cap = tonumber(redis.call('HGET', KEYS[2], channel)) or cap end
+  local bang = string.find(channel, '!', 1, true)
+  if bang then
+    local queue, suffix = string.sub(channel, 1, bang), string.sub(channel, bang + 1)
+    if inbox_full(root .. '{' .. queue .. '}:n', suffix, cap) then
+      dropped = dropped + 1
+    else
+      if not targets[queue] then targets[queue] = {}; order[#order + 1] = queue end
+      table.insert(targets[queue], suffix)
+      delivered = delivered + 1
+    end
+  else
+    local key = root .. '{' .. channel .. '}'
+    if list_full(key, cap, now) then
+      dropped = dropped + 1
+    else
+      redis.call('RPUSH', key, deadline .. ' ' .. body)
+      redis.call('PEXPIRE', key, ttl)
+      delivered = delivered + 1
+    end
+  end
+end
+for _, queue in ipairs(order) do
+  local key = root .. '{' .. queue .. '}'
+  redis.call('RPUSH', key, deadline .. table.concat(targets[queue], ',') .. ' ' .. body)
+  redis.call('PEXPIRE', key, ttl)
+  redis.call('PEXPIRE', key .. ':n', ttl)
+end
+return {delivered, dropped}
+"""
+)

@@ -1,0 +1,383 @@
+"""Connections for the Redis layer: host settings, sharding, per-loop clients.
+
+redis-py's asyncio connections belong to the event loop that opened them, so
+:class:`LoopClients` keeps one set of clients per running loop and closes them
+when that loop shuts down: ``asyncio.run`` and asgiref's ``async_to_sync``
+cancel the loop's remaining tasks before closing it, and a guard task per loop
+closes the clients when it is cancelled. Nothing outlives its loop, and
+``async_to_sync(layer.group_send)(...)`` from sync code opens and closes one
+connection per call.
+
+Every name (channel queue or group member queue) maps to one host by
+rendezvous hashing over stable host identities, so senders and the receiver
+of a process-local channel always agree, and adding a host moves only about
+``1 / (n + 1)`` of the names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.exceptions import ImproperlyConfigured
+from redis import exceptions as redis_exceptions
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
+from redis.retry import Retry
+
+from channels_lite.exceptions import ChannelLayerUnavailable
+
+__all__ = [
+    "DEFAULT_CONNECTION_OPTIONS",
+    "HostConfig",
+    "LoopClients",
+    "LoopState",
+    "Shard",
+    "ShardRing",
+    "parse_hosts",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Options every connection gets unless a host entry says otherwise: a bounded
+#: connect and read time, and one quick retry so a connection left stale by a
+#: Redis restart reconnects instead of failing the call.
+DEFAULT_CONNECTION_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": 3.0,
+    "socket_timeout": 10.0,
+    "socket_keepalive": True,
+}
+
+_UNAVAILABLE = (
+    redis_exceptions.ConnectionError,
+    redis_exceptions.TimeoutError,
+    OSError,
+)
+
+
+def stop_if_cancelled() -> None:
+    """Raise CancelledError if the current task was asked to stop.
+
+    Loops that keep calling Redis check this on every turn: Python 3.11's
+    ``asyncio.wait_for`` inside redis-py can swallow a cancellation.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """One Redis host of the layer, as parsed from the ``hosts`` setting.
+
+    ``ident`` is the stable identity sharding hashes (equal settings give equal
+    identities in every process); ``label`` names the host in messages without
+    its password.
+    """
+
+    ident: str
+    label: str
+    url: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    sentinels: tuple[tuple[str, int], ...] = ()
+    master_name: str | None = None
+    sentinel_options: dict[str, Any] = field(default_factory=dict)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"***@{netloc}"))
+
+
+def _parse_dict(entry: dict[str, Any]) -> HostConfig:
+    options = dict(entry)
+    if "master_name" in options:
+        master = str(options.pop("master_name"))
+        sentinels = tuple(
+            (str(host), int(port)) for host, port in options.pop("sentinels", ())
+        )
+        if not sentinels:
+            raise ImproperlyConfigured(
+                f"The Sentinel entry for {master!r} needs a 'sentinels' list"
+            )
+        return HostConfig(
+            ident=f"sentinel:{master}",
+            label=f"sentinel master {master!r}",
+            options=options,
+            sentinels=sentinels,
+            master_name=master,
+            sentinel_options=dict(options.pop("sentinel_kwargs", None) or {}),
+        )
+    if "address" in options:
+        url = str(options.pop("address"))
+        return HostConfig(ident=url, label=_redact(url), url=url, options=options)
+    host = options.get("host", "localhost")
+    label = f"{host}:{options.get('port', 6379)}/{options.get('db', 0)}"
+    if "unix_socket_path" in options:
+        label = f"unix:{options['unix_socket_path']}/{options.get('db', 0)}"
+    return HostConfig(ident=label, label=label, options=options)
+
+
+def _parse_entry(entry: object) -> HostConfig:
+    if isinstance(entry, str):
+        return HostConfig(ident=entry, label=_redact(entry), url=entry)
+    if isinstance(entry, dict):
+        return _parse_dict(entry)
+    if isinstance(entry, tuple | list) and len(entry) == 2:
+        host, port = entry
+        return HostConfig(
+            ident=f"{host}:{port}/0",
+            label=f"{host}:{port}",
+            options={"host": host, "port": int(port)},
+        )
+    raise ImproperlyConfigured(
+        f"Each Redis host must be a URL, a (host, port) pair or a dict, not {entry!r}"
+    )
+
+
+def parse_hosts(hosts: object) -> list[HostConfig]:
+    """Parse the ``hosts`` setting; ``None`` means ``redis://localhost:6379``."""
+    if hosts is None or (isinstance(hosts, list | tuple) and not hosts):
+        return [_parse_entry("redis://localhost:6379")]
+    if isinstance(hosts, str | bytes) or not isinstance(hosts, Iterable):
+        raise ImproperlyConfigured(
+            f"hosts must be a list of Redis hosts, even for one host, not {hosts!r}"
+        )
+    configs = [_parse_entry(entry) for entry in hosts]
+    idents = [config.ident for config in configs]
+    if len(set(idents)) != len(idents):
+        raise ImproperlyConfigured(f"hosts lists the same Redis twice: {idents!r}")
+    return configs
+
+
+class ShardRing:
+    """Map names to host indexes by rendezvous (highest random weight) hashing."""
+
+    _CACHE_LIMIT = 65536
+
+    def __init__(self, idents: Sequence[str]) -> None:
+        self._seeds = [ident.encode() + b"\0" for ident in idents]
+        self._cache: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._seeds)
+
+    def index(self, name: str) -> int:
+        """Return the index of the host that owns ``name``."""
+        if len(self._seeds) == 1:
+            return 0
+        found = self._cache.get(name)
+        if found is None:
+            raw = name.encode()
+            weights = [
+                hashlib.blake2b(seed + raw, digest_size=8).digest()
+                for seed in self._seeds
+            ]
+            found = max(range(len(weights)), key=weights.__getitem__)
+            if len(self._cache) >= self._CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[name] = found
+        return found
+
+
+def _block_timeout(options: dict[str, Any]) -> float:
+    """Return how long a blocking read may wait: well under the socket timeout."""
+    socket_timeout = options.get("socket_timeout")
+    if not socket_timeout:
+        return 5.0
+    return max(0.05, min(5.0, float(socket_timeout) / 2))
+
+
+class Shard:
+    """One host's client in one event loop, with the layer's scripts loaded.
+
+    Every call turns connection failures into
+    :class:`~channels_lite.exceptions.ChannelLayerUnavailable`.
+    """
+
+    def __init__(
+        self,
+        config: HostConfig,
+        scripts: dict[str, str],
+        extra_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        options = {**DEFAULT_CONNECTION_OPTIONS, **(extra_options or {})}
+        options.update(config.options)
+        options.setdefault(
+            "retry", Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1)
+        )
+        self.block_timeout = _block_timeout(options)
+        self._sentinel: Sentinel | None = None
+        self.client = self._connect(config, options)
+        self.scripts: dict[str, AsyncScript] = {
+            name: self.client.register_script(source)
+            for name, source in scripts.items()
+        }
+
+    def _connect(self, config: HostConfig, options: dict[str, Any]) -> Redis:
+        if config.master_name is not None:
+            self._sentinel = Sentinel(  # type: ignore[no-untyped-call]
+                list(config.sentinels),
+                sentinel_kwargs=config.sentinel_options or None,
+            )
+            client: Redis = self._sentinel.master_for(config.master_name, **options)
+            return client
+        if config.url is not None:
+            pool = ConnectionPool.from_url(config.url, **options)
+        else:
+            pool = ConnectionPool(**options)
+        return Redis(connection_pool=pool)
+
+    @contextlib.asynccontextmanager
+    async def translate_errors(self) -> AsyncIterator[None]:
+        """Raise ChannelLayerUnavailable for connection failures inside."""
+        try:
+            yield
+        except _UNAVAILABLE as exc:
+            raise ChannelLayerUnavailable(
+                f"Redis at {self.config.label} is unavailable: {exc}"
+            ) from exc
+
+    async def run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run a registered Lua script (EVALSHA, loading it once if needed)."""
+        async with self.translate_errors():
+            return await self.scripts[script](keys=keys, args=args)
+
+    async def wait_for_entry(self, key: str) -> bool:
+        """Wait up to the block timeout for ``key`` to hold an entry; keep it."""
+        async with self.translate_errors():
+            # Moving a list's head onto its own head blocks like BLPOP but
+            # removes nothing, so a cancelled wait cannot lose a message.
+            # redis-py's stubs say int, but Redis takes fractional seconds.
+            timeout: Any = self.block_timeout
+            found = await self.client.blmove(key, key, timeout, "LEFT", "LEFT")
+        return found is not None
+
+    async def delete_matching(self, pattern: str) -> int:
+        """Delete every key matching ``pattern`` with SCAN and UNLINK."""
+        deleted = 0
+        async with self.translate_errors():
+            batch: list[bytes] = []
+            async for key in self.client.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    deleted += await self.client.unlink(*batch)
+                    batch.clear()
+            if batch:
+                deleted += await self.client.unlink(*batch)
+        return deleted
+
+    async def aclose(self) -> None:
+        """Close this shard's connections."""
+        await self.client.aclose(close_connection_pool=True)
+        if self._sentinel is not None:
+            for sentinel in self._sentinel.sentinels:
+                await sentinel.aclose()
+
+
+class LoopState:
+    """The clients and background tasks a layer holds in one event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, shards: list[Shard]) -> None:
+        self.loop = loop
+        self.shards = shards
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.closed = False
+
+    def start(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
+        """Run ``factory()`` as the background task ``name`` unless it runs."""
+        task = self.tasks.get(name)
+        if task is None or task.done():
+            self.tasks[name] = self.loop.create_task(
+                _logged(factory, name), name=f"channels_lite.redis.{name}"
+            )
+
+    async def aclose(self) -> None:
+        """Cancel the background tasks, then close every connection."""
+        self.closed = True
+        pending = {t for t in self.tasks.values() if t is not asyncio.current_task()}
+        self.tasks.clear()
+        while pending:
+            # On Python 3.11, asyncio.wait_for (used by redis-py for writes)
+            # can swallow a cancellation; cancelling again reaches the task.
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.25)
+        for shard in self.shards:
+            with contextlib.suppress(Exception):
+                await shard.aclose()
+
+
+async def _logged(factory: Callable[[], Awaitable[None]], name: str) -> None:
+    try:
+        await factory()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("The Redis layer's %s task failed", name)
+
+
+class LoopClients:
+    """Give each running event loop its own shards, closed with the loop."""
+
+    def __init__(
+        self,
+        hosts: Sequence[HostConfig],
+        scripts: dict[str, str],
+        extra_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.hosts = list(hosts)
+        self.scripts = scripts
+        self.extra_options = extra_options
+        self._states: dict[asyncio.AbstractEventLoop, LoopState] = {}
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def current(self) -> LoopState:
+        """Return the running loop's state, creating it (and its guard) once."""
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            self._forget_closed_loops()
+            shards = [Shard(h, self.scripts, self.extra_options) for h in self.hosts]
+            state = self._states[loop] = LoopState(loop, shards)
+            state.start("guard", lambda: self._guard(state))
+        return state
+
+    def current_or_none(self) -> LoopState | None:
+        """Return the running loop's state if it has one."""
+        return self._states.get(asyncio.get_running_loop())
+
+    async def close_current(self) -> None:
+        """Close the running loop's clients and tasks, if any."""
+        state = self._states.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await state.aclose()
+
+    async def _guard(self, state: LoopState) -> None:
+        # Loops are shut down by cancelling their remaining tasks; this one
+        # waits for that moment to close the loop's connections cleanly.
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if self._states.get(state.loop) is state:
+                del self._states[state.loop]
+            if not state.closed:
+                await state.aclose()
+
+    def _forget_closed_loops(self) -> None:
+        for loop in [loop for loop in self._states if loop.is_closed()]:
+            del self._states[loop]

@@ -1,0 +1,376 @@
+"""The Redis channel layer: the production layer, configured like channels_redis.
+
+Name ``"channels_lite.layers.redis.RedisChannelLayer"`` as the ``BACKEND`` of a
+``CHANNEL_LAYERS`` entry and list the servers in ``CONFIG["hosts"]`` (see
+:doc:`/topics/channel-layers`).
+
+Each send is one Redis round trip (one Lua script), process-local channels
+are received in batches by one drain task per process, and a group_send is
+one round trip per Redis host with one copy of the message per receiving
+process, fanned out locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from time import monotonic
+from typing import Any, ClassVar
+
+from django.utils.module_loading import import_string
+
+from channels_lite.exceptions import ChannelFull, ChannelLayerUnavailable
+from channels_lite.layers.base import BaseChannelLayer
+from channels_lite.layers.redis import _wire
+from channels_lite.layers.redis._inbox import Inbox
+from channels_lite.layers.redis.client import (
+    LoopClients,
+    LoopState,
+    Shard,
+    ShardRing,
+    parse_hosts,
+    stop_if_cancelled,
+)
+from channels_lite.layers.redis.crypto import FernetEncryptor
+from channels_lite.layers.redis.serializers import (
+    JSONSerializer,
+    MessageSerializer,
+    MsgPackSerializer,
+)
+
+__all__ = ["RedisChannelLayer"]
+
+logger = logging.getLogger(__name__)
+
+_SCRIPTS = {
+    "send": _wire.SEND,
+    "pop": _wire.POP,
+    "drain": _wire.DRAIN,
+    "ack": _wire.ACK,
+    "group_add": _wire.GROUP_ADD,
+    "group_discard": _wire.GROUP_DISCARD,
+    "group_send": _wire.GROUP_SEND,
+}
+_SERIALIZERS: dict[str, type[MessageSerializer]] = {
+    "msgpack": MsgPackSerializer,
+    "json": JSONSerializer,
+}
+_RENEW_CHUNK = 200
+
+
+def _make_serializer(spec: object) -> MessageSerializer:
+    if isinstance(spec, str):
+        cls = _SERIALIZERS.get(spec) or import_string(spec)
+        return cls()
+    if isinstance(spec, type):
+        return spec()  # type: ignore[no-any-return]
+    return spec  # type: ignore[return-value]
+
+
+class RedisChannelLayer(BaseChannelLayer):
+    """Carry channel messages and groups through one or more Redis servers.
+
+    Options (the ``CONFIG`` of a ``CHANNEL_LAYERS`` entry), compatible with
+    channels_redis's layer of the same name:
+
+    * ``hosts``: a list of Redis URLs (``redis://``, ``rediss://``,
+      ``unix://``), ``(host, port)`` pairs, dicts of redis-py connection
+      options (or ``{"address": url, **options}``), or Sentinel entries
+      ``{"sentinels": [(host, port), ...], "master_name": name,
+      "sentinel_kwargs": {...}, **options}``. Several hosts shard the layer.
+    * ``prefix``: the prefix of every Redis key (default ``"asgi"``).
+    * ``expiry``: seconds a message waits to be received (default 60); an
+      expired message is never delivered.
+    * ``group_expiry``: seconds a group membership lasts (default 86400) unless
+      renewed; memberships of channels with a live receiver in this process are
+      renewed automatically.
+    * ``capacity`` and ``channel_capacity``: messages a channel holds before
+      ``send`` raises ChannelFull; patterns are globs or compiled regexes.
+    * ``symmetric_encryption_keys``: Fernet-encrypt message bodies (the first
+      key encrypts, all decrypt).
+    * ``serializer_format``: ``"msgpack"`` (default), ``"json"``, or the dotted
+      path of a serializer class.
+    * ``random_prefix_length``: accepted for compatibility; unused.
+
+    Redis failures raise :class:`~channels_lite.exceptions.ChannelLayerUnavailable`
+    from ``send``, ``group_*`` and ``flush``; ``receive`` keeps retrying.
+    ``stats`` counts ``group_send_dropped``, ``expired`` and ``undecryptable``
+    messages.
+    """
+
+    extensions: ClassVar[list[str]] = ["groups", "flush"]
+
+    def __init__(
+        self,
+        hosts: Sequence[Any] | None = None,
+        prefix: str = "asgi",
+        expiry: int = 60,
+        group_expiry: int = 86400,
+        capacity: int = 100,
+        channel_capacity: Mapping[Any, int] | None = None,
+        symmetric_encryption_keys: Sequence[str | bytes] | None = None,
+        random_prefix_length: int = 12,
+        serializer_format: object = "msgpack",
+    ) -> None:
+        super().__init__(
+            expiry=expiry, capacity=capacity, channel_capacity=channel_capacity
+        )
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a str, not {prefix!r}")
+        self.prefix = prefix
+        self.group_expiry = group_expiry
+        self.hosts = parse_hosts(hosts)
+        self.ring = ShardRing([host.ident for host in self.hosts])
+        self.keys = _wire.Keys(prefix)
+        self.serializer = _make_serializer(serializer_format)
+        self.crypter = (
+            FernetEncryptor(symmetric_encryption_keys, ttl=int(expiry) + 10)
+            if symmetric_encryption_keys
+            else None
+        )
+        self.client_prefix = secrets.token_hex(6)
+        self.stats: Counter[str] = Counter()
+        self._clients = LoopClients(self.hosts, _SCRIPTS)
+        self._inboxes: dict[str, Inbox] = {}
+        self._drainers: dict[str, LoopState] = {}
+        # channel -> groups, and when the channel was last seen alive.
+        self._memberships: dict[str, set[str]] = {}
+        self._alive_at: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        hosts = ", ".join(host.label for host in self.hosts)
+        return f"{type(self).__name__}(hosts=[{hosts}], prefix={self.prefix!r})"
+
+    # Encoding
+
+    def _encode(self, message: object) -> bytes:
+        self.require_valid_message(message)
+        body = self.serializer.dumps(message)  # type: ignore[arg-type]
+        return self.crypter.encrypt(body) if self.crypter else body
+
+    def _decrypt(self, body: bytes) -> bytes | None:
+        return self.crypter.decrypt(body) if self.crypter else body
+
+    def _shard(self, state: LoopState, name: str) -> Shard:
+        return state.shards[self.ring.index(name)]
+
+    # Channel API
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to ``channel``; raise ChannelFull at its capacity."""
+        self.require_valid_channel_name(channel)
+        body = self._encode(message)
+        queue = self.non_local_name(channel)
+        capacity = self.get_capacity(channel)
+        shard = self._shard(self._clients.current(), queue)
+        queued = await shard.run(
+            "send",
+            [self.keys.queue(queue), self.keys.counts(queue)],
+            [
+                "1" if "!" in channel else "0",
+                channel[len(queue) :],
+                capacity,
+                int(self.expiry * 1000),
+                body,
+            ],
+        )
+        if not queued:
+            raise ChannelFull(
+                f"Channel {channel!r} is at its capacity of {capacity} messages"
+            )
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        """Wait for and return the next unexpired message of ``channel``.
+
+        Connection failures are logged and retried with backoff: the call
+        keeps waiting through a Redis outage.
+        """
+        self.require_valid_channel_name(channel)
+        if "!" in channel:
+            inbox = self._inbox(self.non_local_name(channel))
+            return self.serializer.loads(await inbox.take(channel))
+        return self.serializer.loads(await self._receive_queue(channel))
+
+    async def _receive_queue(self, channel: str) -> bytes:
+        shard = self._shard(self._clients.current(), channel)
+        key, delay = self.keys.queue(channel), 0.1
+        while True:
+            stop_if_cancelled()
+            try:
+                entry = await shard.run("pop", [key], [])
+                if entry is None:
+                    await shard.wait_for_entry(key)
+                    continue
+            except ChannelLayerUnavailable as exc:
+                logger.warning("Receiving on %s paused: %s", channel, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            plain = self._decrypt(_wire.parse_entry(entry)[2])
+            if plain is not None:
+                return plain
+            self.stats["undecryptable"] += 1
+            logger.warning("Dropped a message on %s that no key decrypts", channel)
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        """Return a new process-local channel name that this process receives."""
+        stem = prefix if prefix.endswith(".") else f"{prefix}."
+        name = f"{stem}{self.client_prefix}!{secrets.token_hex(8)}"
+        self.require_valid_channel_name(name)
+        return name
+
+    def _inbox(self, queue: str) -> Inbox:
+        """Return the inbox of ``queue``, making sure a task drains it."""
+        inbox = self._inboxes.get(queue)
+        if inbox is None:
+            inbox = self._inboxes[queue] = Inbox(queue, self._decrypt, self.stats)
+        owner = self._drainers.get(queue)
+        if owner is None or owner.closed or owner.loop.is_closed():
+            state = self._clients.current()
+            self._drainers[queue] = state
+            shard = self._shard(state, queue)
+            state.start(
+                f"drain:{queue}",
+                lambda: inbox.drain(shard, self.keys, lambda: self._renew_soon(state)),
+            )
+            state.start(f"acks:{queue}", lambda: inbox.flush_acks(shard, self.keys))
+            state.start("renew", lambda: self._renew_forever(state))
+        return inbox
+
+    # Flush extension
+
+    async def flush(self) -> None:
+        """Delete every key of this layer's prefix (SCAN, never KEYS)."""
+        state = self._clients.current()
+        for shard in state.shards:
+            await shard.delete_matching(self.keys.scan_pattern())
+        for inbox in self._inboxes.values():
+            inbox.clear()
+        self._memberships.clear()
+        self._alive_at.clear()
+
+    async def close(self) -> None:
+        """Close this event loop's connections and background tasks."""
+        state = self._clients.current_or_none()
+        for queue, owner in list(self._drainers.items()):
+            if owner is state:
+                del self._drainers[queue]
+        await self._clients.close_current()
+
+    close_pools = close
+
+    # Groups extension
+
+    async def group_add(self, group: str, channel: str) -> None:
+        """Add ``channel`` to ``group`` for ``group_expiry`` seconds.
+
+        Memberships of this process's channels are renewed while their
+        consumer receives.
+        """
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        queue = self.non_local_name(channel)
+        shard = self._shard(self._clients.current(), queue)
+        await shard.run(
+            "group_add",
+            [self.keys.group(group), self.keys.group_caps(group)],
+            [int(self.group_expiry * 1000), channel, self._member_capacity(channel)],
+        )
+        if queue.endswith(f".{self.client_prefix}!"):
+            self._memberships.setdefault(channel, set()).add(group)
+            self._alive_at.setdefault(channel, monotonic())
+
+    def _member_capacity(self, channel: str) -> str:
+        capacity = self.get_capacity(channel)
+        return "" if capacity == self.capacity else str(capacity)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        """Remove ``channel`` from ``group``; a no-op if it is not a member."""
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        shard = self._shard(self._clients.current(), self.non_local_name(channel))
+        await shard.run(
+            "group_discard",
+            [self.keys.group(group), self.keys.group_caps(group)],
+            [channel],
+        )
+        groups = self._memberships.get(channel)
+        if groups is not None:
+            groups.discard(group)
+            if not groups:
+                del self._memberships[channel]
+                self._alive_at.pop(channel, None)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to every member of ``group``: one script per host.
+
+        Members at capacity miss the message; they are counted in
+        ``stats["group_send_dropped"]`` and logged at WARNING.
+        """
+        self.require_valid_group_name(group)
+        body = self._encode(message)
+        keys = [self.keys.group(group), self.keys.group_caps(group)]
+        args = [self.keys.root, body, int(self.expiry * 1000), self.capacity]
+        state = self._clients.current()
+        results = await asyncio.gather(
+            *(shard.run("group_send", keys, args) for shard in state.shards),
+            return_exceptions=True,
+        )
+        dropped = sum(r[1] for r in results if not isinstance(r, BaseException))
+        if dropped:
+            self.stats["group_send_dropped"] += dropped
+            logger.warning(
+                "group_send to %r: %d member(s) at capacity missed the message",
+                group,
+                dropped,
+            )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    # Membership renewal
+
+    def _renew_soon(self, state: LoopState) -> None:
+        state.start("renew-now", lambda: self._renew(state))
+
+    async def _renew_forever(self, state: LoopState) -> None:
+        interval = max(0.2, self.group_expiry / 4)
+        while True:
+            await asyncio.sleep(interval)
+            stop_if_cancelled()
+            try:
+                await self._renew(state)
+            except ChannelLayerUnavailable as exc:
+                logger.warning("Could not renew group memberships: %s", exc)
+
+    def _live_memberships(self) -> dict[int, list[tuple[str, str]]]:
+        """Group the memberships to renew by host, forgetting dead channels."""
+        now, window = monotonic(), float(self.group_expiry)
+        by_shard: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for channel, groups in list(self._memberships.items()):
+            queue = self.non_local_name(channel)
+            inbox = self._inboxes.get(queue)
+            if inbox is not None and inbox.live(channel, window):
+                self._alive_at[channel] = now
+            elif now - self._alive_at.get(channel, now) > window:
+                del self._memberships[channel]
+                self._alive_at.pop(channel, None)
+                continue
+            index = self.ring.index(queue)
+            by_shard[index].extend((group, channel) for group in groups)
+        return by_shard
+
+    async def _renew(self, state: LoopState) -> None:
+        """Re-add the group memberships of this process's live channels."""
+        for index, pairs in self._live_memberships().items():
+            for start in range(0, len(pairs), _RENEW_CHUNK):
+                chunk = pairs[start : start + _RENEW_CHUNK]
+                keys: list[str] = []
+                args: list[Any] = [int(self.group_expiry * 1000)]
+                for group, channel in chunk:
+                    keys += [self.keys.group(group), self.keys.group_caps(group)]
+                    args += [channel, self._member_capacity(channel)]
+                await state.shards[index].run("group_add", keys, args)

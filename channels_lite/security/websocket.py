@@ -1,0 +1,212 @@
+"""Refuse WebSocket connections opened from origins the site does not trust.
+
+A browser attaches the site's cookies to a WebSocket handshake whichever page
+opened it, so without an ``Origin`` check any website could open a socket as
+the logged-in user (cross-site WebSocket hijacking). Put ``OriginValidator``
+or ``AllowedHostsOriginValidator`` outermost, around ``AuthMiddlewareStack``.
+
+Allowed-origin patterns:
+
+* ``"*"`` allows every origin, and connections without an ``Origin`` header.
+* A bare host, ``"example.com"``, allows that host with any scheme and port;
+  ``"example.com:8443"`` pins the port too.
+* ``".example.com"`` allows ``example.com`` and every subdomain (Django's
+  ``ALLOWED_HOSTS`` rule); ``"*.example.com"`` allows the subdomains only.
+* A full origin, ``"https://example.com"`` or ``"https://.example.com:8443"``,
+  also requires that scheme and port; a missing port means the scheme's
+  default (80 for ``http``/``ws``, 443 for ``https``/``wss``).
+
+Hosts compare case-insensitively; IPv6 hosts are written in brackets,
+``"[::1]"``. An ``Origin: null`` (sandboxed frames, ``file:`` pages), a
+malformed origin or several ``Origin`` headers match only ``"*"``.
+
+A handshake without an ``Origin`` header is refused unless ``"*"`` is allowed
+or ``allow_missing_origin=True`` is passed. Browsers always send ``Origin``
+on WebSocket handshakes, so a missing header is never a cross-site browser
+request; allowing it lets non-browser clients (scripts, mobile apps) connect
+and is safe as long as those clients authenticate some other way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import ParseResult, urlparse
+
+from django.conf import settings
+from django.utils.http import is_same_domain
+
+from channels_lite.middleware import BaseMiddleware
+
+if TYPE_CHECKING:
+    from channels_lite.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["AllowedHostsOriginValidator", "OriginValidator", "WebsocketDenier"]
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+class WebsocketDenier:
+    """Refuse every WebSocket handshake it receives.
+
+    It closes the socket before accepting it, which the server turns into an
+    HTTP 403 response; the inner application never runs. Unlike Channels'
+    it is a plain ASGI application, not a consumer, so a refused handshake
+    costs no channel-layer channel.
+    """
+
+    @classmethod
+    def as_asgi(cls) -> WebsocketDenier:
+        """Return an ASGI application, like a consumer's ``as_asgi``."""
+        return cls()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer ``websocket.connect`` with ``websocket.close``."""
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.close"})
+
+
+class OriginValidator(BaseMiddleware):
+    """Let WebSocket handshakes through only from ``allowed_origins``.
+
+    See the module documentation for the pattern syntax and the handling of
+    a missing ``Origin`` header. A refused connection is closed before it is
+    accepted (HTTP 403) and the inner application is never called.
+    Non-WebSocket scopes pass through untouched.
+    """
+
+    def __init__(
+        self,
+        application: ASGIApp,
+        allowed_origins: Iterable[str],
+        *,
+        allow_missing_origin: bool = False,
+    ) -> None:
+        super().__init__(application)
+        self.allowed_origins = list(allowed_origins)
+        self.allow_missing_origin = allow_missing_origin
+
+    @property
+    def application(self) -> ASGIApp:
+        """Return the inner application (Channels' name for ``inner``)."""
+        return self.inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Call the inner application, or deny the WebSocket handshake."""
+        if scope["type"] != "websocket":
+            await self.inner(scope, receive, send)
+            return
+        origins = [v for k, v in scope.get("headers", ()) if k.lower() == b"origin"]
+        parsed = _parse_origin(origins)
+        if self.valid_origin(parsed):
+            await self.inner(dict(scope), receive, send)
+            return
+        logger.info(
+            "Refused WebSocket %s from origin %r",
+            scope.get("path", ""),
+            [o.decode("latin-1") for o in origins],
+        )
+        await WebsocketDenier()(scope, receive, send)
+
+    def valid_origin(self, parsed_origin: ParseResult | None) -> bool:
+        """Return whether a handshake with this (parsed) origin may connect.
+
+        ``parsed_origin`` is ``None`` when the handshake had no ``Origin``
+        header.
+        """
+        if parsed_origin is None:
+            return self.allow_missing_origin or "*" in self.patterns()
+        return self.validate_origin(parsed_origin)
+
+    def validate_origin(self, parsed_origin: ParseResult) -> bool:
+        """Return whether ``parsed_origin`` matches any allowed pattern."""
+        return any(
+            pattern == "*" or self.match_allowed_origin(parsed_origin, pattern)
+            for pattern in self.patterns()
+        )
+
+    def patterns(self) -> list[str]:
+        """Return the allowed-origin patterns in force for this connection."""
+        return self.allowed_origins
+
+    def match_allowed_origin(self, parsed_origin: ParseResult, pattern: str) -> bool:
+        """Return whether ``parsed_origin`` matches the single ``pattern``."""
+        origin_host = parsed_origin.hostname
+        origin_port = self.get_origin_port(parsed_origin)
+        if not origin_host or origin_port is None or parsed_origin.username:
+            return False
+        pattern = pattern.lower()
+        has_scheme = "://" in pattern
+        parsed_pattern = urlparse(pattern if has_scheme else "//" + pattern)
+        try:
+            pinned_port = parsed_pattern.port
+        except ValueError:
+            return False
+        pattern_host = parsed_pattern.hostname or ""
+        if not _host_matches(origin_host, pattern_host):
+            return False
+        if has_scheme:
+            return (
+                parsed_pattern.scheme == parsed_origin.scheme
+                and self.get_origin_port(parsed_pattern) == origin_port
+            )
+        return pinned_port is None or pinned_port == origin_port
+
+    def get_origin_port(self, origin: ParseResult) -> int | None:
+        """Return the origin's port, else its scheme's default, else ``None``."""
+        try:
+            port = origin.port
+        except ValueError:
+            return None
+        return port if port is not None else _DEFAULT_PORTS.get(origin.scheme)
+
+
+def AllowedHostsOriginValidator(
+    application: ASGIApp, *, allow_missing_origin: bool = False
+) -> OriginValidator:
+    """Return an ``OriginValidator`` that allows the ``ALLOWED_HOSTS`` hosts.
+
+    Each entry is a bare-host pattern, so any scheme and port is allowed.
+    Settings are read per connection. As in Django, an empty
+    ``ALLOWED_HOSTS`` with ``DEBUG`` on allows ``.localhost``, ``127.0.0.1``
+    and ``[::1]``.
+    """
+    return _AllowedHostsOriginValidator(
+        application, (), allow_missing_origin=allow_missing_origin
+    )
+
+
+class _AllowedHostsOriginValidator(OriginValidator):
+    """An ``OriginValidator`` whose patterns follow ``ALLOWED_HOSTS`` live."""
+
+    def patterns(self) -> list[str]:
+        hosts = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not hosts:
+            hosts = [".localhost", "127.0.0.1", "[::1]"]
+        return hosts
+
+
+def _parse_origin(origins: list[bytes]) -> ParseResult | None:
+    """Parse the ``Origin`` header values; ``None`` when there is none.
+
+    Several headers, or an undecodable one, give an origin that matches no
+    pattern but ``"*"``.
+    """
+    if not origins:
+        return None
+    if len(origins) > 1:
+        return urlparse("null")
+    return urlparse(origins[0].decode("latin-1").strip())
+
+
+def _host_matches(host: str, pattern_host: str) -> bool:
+    """Return whether ``host`` matches one pattern's host part."""
+    if pattern_host == "*":
+        return True
+    if pattern_host.startswith("*."):
+        return host.endswith(pattern_host[1:])
+    return is_same_domain(host, pattern_host)

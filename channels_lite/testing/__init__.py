@@ -1,0 +1,32 @@
+"""Test tools: drive ASGI applications in-process, or against a live server."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from channels_lite.testing.application import ApplicationCommunicator
+from channels_lite.testing.http import HttpCommunicator
+from channels_lite.testing.websocket import WebsocketCommunicator
+
+# ChannelsLiveServerTestCase joins __all__ when channels_lite.testing.live lands.
+__all__ = [
+    "ApplicationCommunicator",
+    "HttpCommunicator",
+    "WebsocketCommunicator",
+]
+
+_LIVE = "channels_lite.testing.live"
+
+
+def __getattr__(name: str) -> Any:
+    # The live server pulls in daphne and Twisted: import it on first use only.
+    if name == "ChannelsLiveServerTestCase":
+        try:
+            live = importlib.import_module(_LIVE)
+        except ModuleNotFoundError as exc:
+            if exc.name != _LIVE:
+                raise
+            raise AttributeError(f"{name} needs {_LIVE}, not installed") from exc
+        return live.ChannelsLiveServerTestCase
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

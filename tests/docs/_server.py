@@ -1,0 +1,102 @@
+"""Run a documentation example project's server in a subprocess, for real."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+HOST = "127.0.0.1"
+# Generous: a loaded 2-core machine may take seconds to import Django and daphne.
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    """Return a loopback port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def project_env() -> dict[str, str]:
+    """Return an environment in which only the project itself configures Django.
+
+    The project's ``manage.py`` or ``asgi.py`` picks its settings, as it would
+    on a reader's machine; channels_lite comes from the virtual environment.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python *args`` in ``project`` and return the finished process."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=project,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def serving(project: Path, *args: str, port: int, log: Path) -> Iterator[int]:
+    """Run ``python *args`` in ``project`` until the block ends; yield ``port``.
+
+    ``args`` must make the server listen on ``127.0.0.1:port``. Raises
+    RuntimeError with the server's output if it exits or never listens.
+    """
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=project,
+            env=project_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so a reloader's child is stopped too.
+            start_new_session=True,
+        )
+    try:
+        if not _listening(process, port):
+            raise RuntimeError(f"{args} did not serve:\n{log.read_text()}")
+        yield port
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(STOP_TIMEOUT)
+
+
+def _listening(process: subprocess.Popen[bytes], port: int) -> bool:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with socket.create_connection((HOST, port), timeout=1):
+                return process.poll() is None
+        except OSError:
+            time.sleep(0.1)
+    return False

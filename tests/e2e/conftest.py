@@ -1,0 +1,174 @@
+"""Fixtures that run a real daphne server on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+# Generous bounds: a loaded 2-core machine may take seconds to import daphne,
+# Twisted and Django.
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+START_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class DaphneServer:
+    """A running daphne process serving one ASGI application."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        """Return the server's base URL, ``http://127.0.0.1:<port>``."""
+        return f"http://{HOST}:{self.port}"
+
+    def ws_url(self, path: str) -> str:
+        """Return the websocket URL of ``path`` on this server."""
+        return f"ws://{HOST}:{self.port}{path}"
+
+
+class DaphneFactory(Protocol):
+    """The ``daphne_server`` fixture's factory."""
+
+    def __call__(
+        self,
+        application: str,
+        path: Path | None = None,
+        *,
+        args: Sequence[str] = (),
+    ) -> DaphneServer:
+        """Return a running server for ``application``, importable from ``path``.
+
+        ``args`` are extra daphne options.
+        """
+        ...
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _environment(path: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["PYTHONUNBUFFERED"] = "1"
+    paths = [str(path or ""), str(ROOT), str(ROOT / "testproject")]
+    paths.append(env.get("PYTHONPATH", ""))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    return env
+
+
+def _accepts_connections(process: subprocess.Popen[bytes], port: int) -> bool:
+    """Wait until ``port`` accepts connections; False if daphne exits first."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with socket.create_connection((HOST, port), timeout=1):
+                # Another process may have taken the port: daphne then exits.
+                return process.poll() is None
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def stop_daphne(process: subprocess.Popen[bytes]) -> None:
+    """Terminate ``process``, killing it if it has not exited after a timeout."""
+    process.terminate()
+    try:
+        process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(STOP_TIMEOUT)
+
+
+def start_daphne(
+    application: str,
+    log: Path,
+    path: Path | None = None,
+    *,
+    args: Sequence[str] = (),
+) -> DaphneServer:
+    """Start ``python -m daphne`` serving ``application`` on a free port.
+
+    ``application`` uses daphne's syntax, ``"package.module:attribute"``; it
+    is imported with ``path`` (if given) first on the Python path, then the
+    repository root, with ``DJANGO_SETTINGS_MODULE=tests.settings``. ``args``
+    are extra daphne options (``["--websocket-max-message-size", "64"]``).
+
+    Retries on a fresh port when daphne exits before listening (the port was
+    taken in between); raises RuntimeError with daphne's output otherwise.
+    """
+    for _ in range(START_ATTEMPTS):
+        port = _free_port()
+        with log.open("ab") as output:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    HOST,
+                    "-p",
+                    str(port),
+                    *args,
+                    application,
+                ],
+                cwd=ROOT,
+                env=_environment(path),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        if _accepts_connections(process, port):
+            return DaphneServer(process=process, port=port, log=log)
+        stop_daphne(process)
+    printed = log.read_text(errors="replace")
+    raise RuntimeError(f"daphne did not start serving {application}:\n{printed}")
+
+
+@pytest.fixture(scope="module")
+def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneFactory]:
+    """Yield a factory: ``daphne_server("pkg.asgi:application")`` -> a running server.
+
+    ``daphne_server(application, path)`` puts directory ``path`` first on the
+    server's Python path, for projects laid out outside the repository's
+    packages; ``args=[...]`` passes extra daphne options. Each (application,
+    path, args) gets one server per test module; every server is stopped
+    (terminate, then kill after a timeout) when the module finishes.
+    """
+    servers: dict[tuple[str, Path | None, tuple[str, ...]], DaphneServer] = {}
+
+    def factory(
+        application: str,
+        path: Path | None = None,
+        *,
+        args: Sequence[str] = (),
+    ) -> DaphneServer:
+        key = (application, path, tuple(args))
+        if key not in servers:
+            log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+            servers[key] = start_daphne(application, log, path, args=args)
+        return servers[key]
+
+    try:
+        yield factory
+    finally:
+        for server in servers.values():
+            stop_daphne(server.process)
