@@ -23,7 +23,7 @@ for _module in ("channels", "channels_redis", "matplotlib"):
         _module, reason="needs the bench extra: pip install -e .[bench]"
     )
 
-RATIO = re.compile(r"\s\d+\.\d\dx\s")
+RATIO = re.compile(r"\s\d+\.\d\dx(\s|$)")
 
 
 @pytest.fixture(scope="module")
