@@ -135,6 +135,13 @@ EXTENSIONS: dict[str, set[str]] = {
         "MsgPackSerializer",
     },
     "channels_lite.management.commands.runserver": {"Command"},
+    "channels_lite.presence": {
+        "Presence",
+        "PresenceConsumerMixin",
+        "PresenceStore",
+        "group_members",
+        "presence_store",
+    },
     "channels_lite.security": set(),
     "channels_lite.token_auth": {
         "TokenAuthMiddleware",

@@ -117,3 +117,17 @@ async def test_messages_are_copies() -> None:
     await layer.send("alice", message)
     message["tags"].append("b")
     assert await layer.receive("alice") == {"type": "chat.message", "tags": ["a"]}
+
+
+def test_redis_settings_build_a_redis_layer() -> None:
+    from channels_lite.layers.redis import RedisChannelLayer
+
+    with override_settings(**load_settings("channel_layers/redis_settings.py")):
+        layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    assert (layer.prefix, layer.group_expiry, layer.crypter is not None) == (
+        "asgi",
+        300,
+        True,
+    )
+    assert layer.get_capacity("specific.abc!def") == 200

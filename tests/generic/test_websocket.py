@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from channels_lite.consumer import AsyncConsumer
 from channels_lite.exceptions import AcceptConnection, DenyConnection
@@ -473,3 +474,55 @@ async def test_websocket_group_message_reaches_every_member(
     for member in members:
         assert await member.receive_from(TIMEOUT) == "all"
         await member.disconnect(timeout=TIMEOUT)
+
+
+class SyncChat(WebsocketConsumer):
+    """Channels' tutorial chat, sync flavour: relay frames to the room."""
+
+    groups = ["chat"]  # noqa: RUF012  (the Channels idiom)
+
+    def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        assert self.channel_layer is not None
+        async_to_sync(self.channel_layer.group_send)(
+            "chat", {"type": "chat.message", "text": text_data}
+        )
+
+    def chat_message(self, event: dict[str, Any]) -> None:
+        self.send(text_data=event["text"])
+
+
+class AsyncChat(AsyncWebsocketConsumer):
+    """Channels' tutorial chat, async flavour."""
+
+    groups = ["chat"]  # noqa: RUF012  (the Channels idiom)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        assert self.channel_layer is not None
+        await self.channel_layer.group_send(
+            "chat", {"type": "chat.message", "text": text_data}
+        )
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
+
+
+@pytest.mark.parametrize(
+    "consumer",
+    [pytest.param(AsyncChat, id="async"), pytest.param(SyncChat, id="sync")],
+)
+async def test_websocket_chat_relays_frames_to_every_member(
+    consumer: type[AsyncConsumer], inmemory_channel_layer: InMemoryChannelLayer
+) -> None:
+    alice, bob = await connected(consumer), await connected(consumer)
+    await alice.send_to(text_data="hello")
+    assert await alice.receive_from(TIMEOUT) == "hello"
+    assert await bob.receive_from(TIMEOUT) == "hello"
+    await bob.send_to(text_data="hi alice")
+    assert await alice.receive_from(TIMEOUT) == "hi alice"
+    assert await bob.receive_from(TIMEOUT) == "hi alice"
+    await alice.disconnect(timeout=TIMEOUT)
+    await bob.disconnect(timeout=TIMEOUT)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 import pytest
+from redis.asyncio.connection import AbstractConnection
 
 from channels_lite.layers.redis import RedisChannelLayer
+from tests._redis import RedisServer
 
 
 class LayerFactory(Protocol):
@@ -34,3 +36,45 @@ async def make_layer(redis_url: str) -> AsyncIterator[LayerFactory]:
 async def layer(make_layer: LayerFactory) -> RedisChannelLayer:
     """Return a Redis layer with the default options on the shared server."""
     return make_layer()
+
+
+class RoundTrips:
+    """Count the commands (or pipelines) redis-py writes to any connection."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def reset(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
+    """Count redis-py round trips from now on."""
+    counter = RoundTrips()
+    original = AbstractConnection.send_packed_command
+
+    async def counting(self: AbstractConnection, *args: Any, **kwargs: Any) -> None:
+        counter.count += 1
+        await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return counter
+
+
+@pytest.fixture(scope="session")
+def redis_shards(
+    redis_server_factory: Callable[[], RedisServer],
+) -> list[RedisServer]:
+    """Return three more redis-servers, for sharding tests."""
+    return [redis_server_factory() for _ in range(3)]
+
+
+@pytest.fixture
+def shard_urls(redis_shards: list[RedisServer]) -> list[str]:
+    """Return the URLs of the three sharding servers, running and empty."""
+    for server in redis_shards:
+        server.start()
+        with server.client() as client:
+            client.flushall()
+    return [server.url for server in redis_shards]

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
+import logging
+import secrets
+import uuid
 
 import pytest
 
-from channels_lite.exceptions import ChannelFull
+from channels_lite.exceptions import ChannelFull, MessageSerializationError
 from channels_lite.layers.redis import RedisChannelLayer
-from tests.layers.redis.conftest import LayerFactory
+from tests._redis import RedisServer
+from tests.layers.redis.conftest import LayerFactory, RoundTrips
 
 TIMEOUT = 10
 
@@ -95,3 +101,271 @@ async def test_flush_drops_messages_and_groups(layer: RedisChannelLayer) -> None
     async with asyncio.timeout(TIMEOUT):
         assert await layer.receive("test.flushed") == {"type": "new"}
         assert await layer.receive(channel) == {"type": "direct"}
+
+
+async def test_send_is_one_round_trip(
+    layer: RedisChannelLayer, round_trips: RoundTrips
+) -> None:
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "warm.up"})
+    await layer.send("test.plain", {"type": "warm.up"})
+    round_trips.reset()
+    for n in range(10):
+        await layer.send(channel, {"type": "m", "n": n})
+        await layer.send("test.plain", {"type": "m", "n": n})
+    assert round_trips.count == 20
+
+
+async def test_group_send_is_one_round_trip_per_host(
+    make_layer: LayerFactory, shard_urls: list[str], round_trips: RoundTrips
+) -> None:
+    layer = make_layer(hosts=shard_urls)
+    for _ in range(30):
+        await layer.group_add("room", await layer.new_channel())
+    await layer.group_send("room", {"type": "warm.up"})
+    round_trips.reset()
+    await layer.group_send("room", {"type": "hello"})
+    assert round_trips.count == len(shard_urls)
+
+
+async def test_group_send_stores_one_copy_per_process(
+    make_layer: LayerFactory, redis_server: RedisServer
+) -> None:
+    layer = make_layer()
+    channels = [await layer.new_channel() for _ in range(200)]
+    for channel in channels:
+        await layer.group_add("crowd", channel)
+    await layer.group_send("crowd", {"type": "hello"})
+    queue = layer.non_local_name(channels[0])
+    with redis_server.client() as client:
+        assert client.llen(layer.keys.queue(queue)) == 1
+    async with asyncio.timeout(TIMEOUT):
+        for channel in channels:
+            assert await layer.receive(channel) == {"type": "hello"}
+
+
+async def test_sharded_layers_agree_on_process_local_channels(
+    make_layer: LayerFactory, shard_urls: list[str]
+) -> None:
+    receiver = make_layer(hosts=shard_urls)
+    sender = make_layer(hosts=list(reversed(shard_urls)))
+    for _ in range(12):
+        channel = await receiver.new_channel(prefix=f"p{secrets.token_hex(2)}")
+        await sender.send(channel, {"type": "m", "to": channel})
+        await sender.group_add("everyone", channel)
+        await sender.group_send("everyone", {"type": "g"})
+        async with asyncio.timeout(TIMEOUT):
+            assert await receiver.receive(channel) == {"type": "m", "to": channel}
+            assert await receiver.receive(channel) == {"type": "g"}
+
+
+async def test_sharding_uses_every_host(
+    make_layer: LayerFactory, redis_shards: list[RedisServer], shard_urls: list[str]
+) -> None:
+    layer = make_layer(hosts=shard_urls)
+    for n in range(60):
+        await layer.send(f"test.spread{n}", {"type": "m"})
+    for server in redis_shards:
+        with server.client() as client:
+            assert client.dbsize() > 5
+
+
+async def test_slow_consumer_fills_only_its_own_channel(
+    make_layer: LayerFactory,
+) -> None:
+    layer = make_layer(capacity=5)
+    slow, fast = await layer.new_channel(), await layer.new_channel()
+    for n in range(5):
+        await layer.send(slow, {"type": "m", "n": n})
+    with pytest.raises(ChannelFull, match="capacity of 5"):
+        await layer.send(slow, {"type": "m"})
+    async with asyncio.timeout(TIMEOUT):
+        for n in range(20):
+            await layer.send(fast, {"type": "m", "n": n})
+            assert await layer.receive(fast) == {"type": "m", "n": n}
+
+
+async def test_received_messages_free_capacity(make_layer: LayerFactory) -> None:
+    layer = make_layer(capacity=2)
+    channel = await layer.new_channel()
+    async with asyncio.timeout(TIMEOUT):
+        for n in range(10):
+            while True:
+                try:
+                    await layer.send(channel, {"type": "m", "n": n})
+                    break
+                except ChannelFull:
+                    # Hand-overs reach Redis in the background, soon after.
+                    await asyncio.sleep(0.01)
+            assert await layer.receive(channel) == {"type": "m", "n": n}
+
+
+async def test_buffered_messages_count_against_capacity(
+    make_layer: LayerFactory,
+) -> None:
+    layer = make_layer(capacity=3)
+    waiting, other = await layer.new_channel(), await layer.new_channel()
+    for n in range(3):
+        await layer.send(waiting, {"type": "m", "n": n})
+    # Receiving on another channel drains the inbox into local mailboxes.
+    await layer.send(other, {"type": "drain"})
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive(other) == {"type": "drain"}
+    with pytest.raises(ChannelFull):
+        await layer.send(waiting, {"type": "m"})
+
+
+async def test_group_send_counts_and_logs_drops(
+    make_layer: LayerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    layer = make_layer(channel_capacity={"specific.*": 1})
+    full, free = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("room", full)
+    await layer.group_add("room", free)
+    await layer.send(full, {"type": "filler"})
+    with caplog.at_level(logging.WARNING, "channels_lite.layers.redis.layer"):
+        await layer.group_send("room", {"type": "hello"})
+    assert layer.stats["group_send_dropped"] == 1
+    assert "1 member(s) at capacity" in caplog.text
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive(free) == {"type": "hello"}
+        assert await layer.receive(full) == {"type": "filler"}
+
+
+async def test_group_send_drops_for_full_normal_channel(
+    make_layer: LayerFactory,
+) -> None:
+    layer = make_layer(capacity=1)
+    await layer.group_add("workers", "test.worker")
+    await layer.group_send("workers", {"type": "first"})
+    await layer.group_send("workers", {"type": "second"})
+    assert layer.stats["group_send_dropped"] == 1
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive("test.worker") == {"type": "first"}
+
+
+async def test_group_membership_of_live_consumer_is_renewed(
+    make_layer: LayerFactory,
+) -> None:
+    layer = make_layer(group_expiry=1)
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    receiving = asyncio.create_task(layer.receive(channel))
+    await asyncio.sleep(2.5)
+    await layer.group_send("room", {"type": "still.here"})
+    async with asyncio.timeout(TIMEOUT):
+        assert await receiving == {"type": "still.here"}
+
+
+async def test_flush_uses_scan_not_keys(
+    make_layer: LayerFactory, redis_server: RedisServer
+) -> None:
+    layer = make_layer(prefix="flushme")
+    other = make_layer(prefix="keepme")
+    for n in range(50):
+        await layer.send(f"test.c{n}", {"type": "m"})
+    await other.send("test.kept", {"type": "m"})
+    with redis_server.client() as client:
+        client.config_resetstat()
+        await layer.flush()
+        stats = client.info("commandstats")
+        assert "cmdstat_keys" not in stats
+        assert "cmdstat_scan" in stats
+        assert client.keys("flushme:*") == []
+        assert client.keys("keepme:*") != []
+
+
+async def test_prefix_keeps_layers_apart(make_layer: LayerFactory) -> None:
+    first, second = make_layer(prefix="one"), make_layer(prefix="two")
+    await first.send("test.shared", {"type": "from.one"})
+    await second.send("test.shared", {"type": "from.two"})
+    async with asyncio.timeout(TIMEOUT):
+        assert await second.receive("test.shared") == {"type": "from.two"}
+        assert await first.receive("test.shared") == {"type": "from.one"}
+
+
+async def test_extra_types_round_trip(layer: RedisChannelLayer) -> None:
+    message = {
+        "type": "m",
+        "when": datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.UTC),
+        "price": decimal.Decimal("12.30"),
+        "id": uuid.UUID(int=7),
+    }
+    await layer.send("test.types", message)
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive("test.types") == message
+
+
+async def test_unencodable_message_names_its_key_and_sends_nothing(
+    layer: RedisChannelLayer,
+) -> None:
+    with pytest.raises(MessageSerializationError, match=r"'payload\.tags'"):
+        await layer.send("test.bad", {"type": "m", "payload": {"tags": {1, 2}}})
+    with pytest.raises(MessageSerializationError, match=r"'items\[1\]'"):
+        await layer.group_send("room", {"type": "m", "items": [1, object()]})
+    await layer.send("test.bad", {"type": "probe"})
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive("test.bad") == {"type": "probe"}
+
+
+async def test_encrypted_bodies_are_unreadable_in_redis(
+    make_layer: LayerFactory, redis_server: RedisServer
+) -> None:
+    layer = make_layer(symmetric_encryption_keys=["a" * 32])
+    await layer.send("test.secret", {"type": "m", "text": "plaintext-marker"})
+    with redis_server.client() as client:
+        (stored,) = client.lrange("asgi:{test.secret}", 0, -1)
+    assert b"plaintext-marker" not in stored
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive("test.secret") == {
+            "type": "m",
+            "text": "plaintext-marker",
+        }
+
+
+async def test_encryption_key_rotation(make_layer: LayerFactory) -> None:
+    old = make_layer(symmetric_encryption_keys=["old-key" * 6])
+    rotated = make_layer(symmetric_encryption_keys=["new-key" * 6, "old-key" * 6])
+    channel = await rotated.new_channel()
+    await old.send(channel, {"type": "from.old"})
+    await old.send("test.rotate", {"type": "from.old"})
+    async with asyncio.timeout(TIMEOUT):
+        assert await rotated.receive(channel) == {"type": "from.old"}
+        assert await rotated.receive("test.rotate") == {"type": "from.old"}
+
+
+async def test_unreadable_message_is_dropped_and_counted(
+    make_layer: LayerFactory,
+) -> None:
+    sender = make_layer(symmetric_encryption_keys=["other-key" * 4])
+    receiver = make_layer(symmetric_encryption_keys=["mine" * 8])
+    channel = await receiver.new_channel()
+    await sender.send(channel, {"type": "unreadable"})
+    await receiver.send(channel, {"type": "readable"})
+    async with asyncio.timeout(TIMEOUT):
+        assert await receiver.receive(channel) == {"type": "readable"}
+    assert receiver.stats["undecryptable"] == 1
+
+
+async def test_json_serializer_format(make_layer: LayerFactory) -> None:
+    layer = make_layer(serializer_format="json")
+    await layer.send("test.json", {"type": "m", "n": [1, 2]})
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive("test.json") == {"type": "m", "n": [1, 2]}
+
+
+async def test_new_channel_uses_prefix(layer: RedisChannelLayer) -> None:
+    assert (await layer.new_channel("chat")).startswith("chat.")
+    assert (await layer.new_channel("chat.")).startswith("chat.")
+    assert not (await layer.new_channel("chat.")).startswith("chat..")
+
+
+def test_repr_names_hosts_without_passwords() -> None:
+    layer = RedisChannelLayer(hosts=["redis://:secret@127.0.0.1:6379/0"])
+    assert "secret" not in repr(layer)
+    assert "127.0.0.1:6379" in repr(layer)
+
+
+def test_prefix_must_be_text() -> None:
+    with pytest.raises(TypeError, match="prefix must be a str"):
+        RedisChannelLayer(prefix=b"asgi")  # type: ignore[arg-type]
