@@ -183,7 +183,7 @@ class SyncConsumer(AsyncConsumer):
         await _call_handler_in_thread(self, message)
 
     def send(self, message: Message) -> None:  # type: ignore[override]
-        """Send ``message`` to the client, blocking until the server has it."""
+        """Queue ``message`` for the client, in order; returns without waiting."""
         self.base_send(message)
 
 

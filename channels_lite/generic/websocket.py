@@ -167,8 +167,9 @@ class WebsocketConsumer(_WebsocketMixin, SyncConsumer):
 
     Override :meth:`connect`, :meth:`receive` and :meth:`disconnect`; call
     :meth:`accept`, :meth:`send` and :meth:`close`. Every method may block
-    (for example on the ORM); ``send`` and friends wait until the server has
-    taken the message.
+    (for example on the ORM). ``accept``, ``send`` and ``close`` queue their
+    message and return at once; queued messages go out in order (see
+    :class:`~channels_lite.consumer.SyncConsumer`).
     """
 
     def websocket_connect(self, message: Message) -> None:
