@@ -18,6 +18,11 @@ from django.urls import path
 
 import channels_lite
 from channels_lite import exceptions
+from channels_lite.consumer import get_handler_name
+from channels_lite.generic.websocket import (
+    AsyncJsonWebsocketConsumer,
+    AsyncWebsocketConsumer,
+)
 from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
 from channels_lite.layers.base import BaseChannelLayer
 from channels_lite.routing import (
@@ -26,6 +31,7 @@ from channels_lite.routing import (
     URLRouter,
     get_default_application,
 )
+from channels_lite.testing import WebsocketCommunicator
 from channels_lite.types import ASGIApp, Message, Receive, Scope, Send
 from tests.docs._examples import DOCS, load_example
 
@@ -282,6 +288,110 @@ def test_troubleshooting_quotes_real_check_messages(
         messages = [m for m in run_checks() if m.id == check_id]
     assert len(messages) == 1
     assert normalized(messages[0].msg) in normalized(PAGE.read_text())
+
+
+class _Silent(AsyncWebsocketConsumer):
+    """Join a group on connect, and handle nothing beyond the websocket events."""
+
+    async def connect(self) -> None:
+        assert self.channel_layer is not None
+        await self.channel_layer.group_add("room", self.channel_name)
+        await self.accept()
+
+
+class _Failing(AsyncWebsocketConsumer):
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        raise RuntimeError("boom")
+
+
+class _Grouped(AsyncWebsocketConsumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups = ["lobby"]
+
+
+class _Json(AsyncJsonWebsocketConsumer):
+    pass
+
+
+async def _connected(consumer: type[AsyncWebsocketConsumer]) -> WebsocketCommunicator:
+    router = URLRouter([path("ws/chat/lobby/", cast(Any, consumer.as_asgi()))])
+    communicator = WebsocketCommunicator(router, "/ws/chat/lobby/")
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> str:
+    return normalized(" ".join(record.getMessage() for record in caplog.records))
+
+
+async def test_troubleshooting_quotes_real_failed_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    communicator = await _connected(_Failing)
+    await communicator.send_to(text_data="hi")
+    with pytest.raises(exceptions.UnexpectedMessageError) as caught:
+        await communicator.receive_from()
+    page = normalized(PAGE.read_text())
+    assert normalized(str(caught.value)) in page
+    assert "Handler for 'websocket.receive' failed on websocket /ws/chat/lobby/" in (
+        _logged(caplog)
+    )
+    assert "Handler for 'websocket.receive' failed on websocket /ws/chat/lobby/" in page
+    await communicator.disconnect()
+
+
+async def test_troubleshooting_quotes_real_no_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    communicator = await _connected(_Silent)
+    layer = get_channel_layer()
+    assert layer is not None
+    await layer.group_send("room", {"type": "chat.message"})
+    assert await communicator.receive_output() == {
+        "type": "websocket.close",
+        "code": 1011,
+    }
+    errors = [r.exc_info[1] for r in caplog.records if r.exc_info]
+    assert len(errors) == 1
+    assert isinstance(errors[0], exceptions.NoHandlerError)
+    assert normalized(str(errors[0])) in normalized(PAGE.read_text())
+    await communicator.disconnect()
+
+
+async def test_troubleshooting_quotes_real_invalid_json(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    communicator = await _connected(_Json)
+    await communicator.send_to(text_data="not json")
+    assert await communicator.receive_output() == {
+        "type": "websocket.close",
+        "code": 1007,
+    }
+    quoted = "Invalid JSON on websocket /ws/chat/lobby/, closing with 1007"
+    assert quoted in _logged(caplog)
+    assert _logged(caplog) in normalized(PAGE.read_text())
+
+
+async def test_troubleshooting_quotes_real_groups_without_layer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    router = URLRouter([path("ws/chat/lobby/", cast(Any, _Grouped.as_asgi()))])
+    with override_settings(CHANNEL_LAYERS={}):
+        communicator = WebsocketCommunicator(router, "/ws/chat/lobby/")
+        assert await communicator.connect() == (False, 1011)
+    errors = [r.exc_info[1] for r in caplog.records if r.exc_info]
+    assert isinstance(errors[0], exceptions.InvalidChannelLayerError)
+    assert normalized(str(errors[0])) in normalized(PAGE.read_text())
+
+
+def test_troubleshooting_quotes_real_malformed_type() -> None:
+    with pytest.raises(ValueError, match="leading underscore") as caught:
+        get_handler_name({"type": "_secret"})
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
 
 
 def test_troubleshooting_quotes_real_no_handler_error() -> None:

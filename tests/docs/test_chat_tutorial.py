@@ -1,0 +1,120 @@
+"""The chat tutorial (docs/tutorial/index.rst): its steps and its finished project."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import urllib.request
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any, cast
+
+import pytest
+from django.urls import path
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from channels_lite.routing import URLRouter
+from channels_lite.testing import WebsocketCommunicator
+from tests.docs._examples import example, load_example
+from tests.docs._server import HOST, free_port, run_in, serving
+
+# Seconds; generous for a loaded machine, reached only when something hangs.
+TIMEOUT = 30
+
+
+def step_router(step: ModuleType) -> URLRouter:
+    """Route the tutorial's websocket path to the consumer of one step."""
+    consumer = step.ChatConsumer
+    return URLRouter([path("ws/chat/<slug:room_name>/", cast(Any, consumer.as_asgi()))])
+
+
+async def join(router: URLRouter, room: str) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(router, f"/ws/chat/{room}/")
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def test_echo_step_answers_only_the_sender() -> None:
+    router = step_router(load_example("chatsite_steps/echo_consumer.py"))
+    alice = await join(router, "lobby")
+    bob = await join(router, "lobby")
+    await alice.send_to(text_data=json.dumps({"message": "hi"}))
+    assert json.loads(await alice.receive_from()) == {"message": "hi"}
+    assert await bob.receive_nothing()
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_sync_room_step_reaches_the_whole_room() -> None:
+    router = step_router(load_example("chatsite_steps/sync_room_consumer.py"))
+    alice = await join(router, "lobby")
+    bob = await join(router, "lobby")
+    carol = await join(router, "kitchen")
+    await alice.send_to(text_data=json.dumps({"message": "hi"}))
+    assert json.loads(await alice.receive_from()) == {"message": "hi"}
+    assert json.loads(await bob.receive_from()) == {"message": "hi"}
+    assert await carol.receive_nothing()
+    for communicator in (alice, bob, carol):
+        await communicator.disconnect()
+
+
+def test_project_passes_system_checks() -> None:
+    result = run_in(
+        example("chatsite/"), "manage.py", "check", "--fail-level", "WARNING"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_project_tests_pass_as_the_page_says() -> None:
+    result = run_in(
+        example("chatsite/"), "-m", "pytest", "-p", "no:cacheprovider", "chat/tests.py"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b3 passed\b", result.stdout)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Serve the finished project with daphne, started as the page says."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("chatsite") / "daphne.log"
+    args = ("-m", "daphne", "-b", HOST, "-p", str(port), "mysite.asgi:application")
+    with serving(example("chatsite/"), *args, port=port, log=log):
+        yield port
+
+
+@pytest.mark.e2e
+def test_served_room_page_opens_the_room_socket(site: int) -> None:
+    with urllib.request.urlopen(
+        f"http://{HOST}:{site}/chat/lobby/", timeout=TIMEOUT
+    ) as r:
+        page = r.read().decode()
+    assert '<script id="room-name" type="application/json">"lobby"</script>' in page
+    assert "/ws/chat/${roomName}/" in page
+
+
+@pytest.mark.e2e
+async def test_served_room_delivers_to_everyone_in_it(site: int) -> None:
+    url = f"ws://{HOST}:{site}/ws/chat/lobby/"
+    origin = cast(Any, f"http://{HOST}:{site}")
+    async with (
+        asyncio.timeout(TIMEOUT),
+        connect(url, origin=origin) as alice,
+        connect(url, origin=origin) as bob,
+    ):
+        await alice.send(json.dumps({"message": "hello"}))
+        assert json.loads(await bob.recv()) == {"message": "hello"}
+        assert json.loads(await alice.recv()) == {"message": "hello"}
+
+
+@pytest.mark.e2e
+async def test_served_room_refuses_other_sites(site: int) -> None:
+    url = f"ws://{HOST}:{site}/ws/chat/lobby/"
+    evil = cast(Any, "https://evil.example")
+    with pytest.raises(InvalidStatus) as refused:
+        async with asyncio.timeout(TIMEOUT), connect(url, origin=evil):
+            pass
+    assert refused.value.response.status_code == 403

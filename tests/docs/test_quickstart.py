@@ -1,0 +1,66 @@
+"""The getting-started project (docs/getting-started.rst), run as a reader would."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from websockets.asyncio.client import connect
+
+from channels_lite.routing import URLRouter
+from channels_lite.testing import WebsocketCommunicator
+from tests.docs._examples import example, load_example
+from tests.docs._server import HOST, free_port, run_in, serving
+
+# Seconds; generous for a loaded machine, reached only when something hangs.
+TIMEOUT = 30
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [pytest.param("hello", id="text"), pytest.param(b"\x00\xff", id="bytes")],
+)
+async def test_echo_consumer_sends_frames_back(frame: str | bytes) -> None:
+    routing = load_example("quickstart/echo/routing.py")
+    communicator = WebsocketCommunicator(
+        URLRouter(routing.websocket_urlpatterns), "/ws/echo/"
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    if isinstance(frame, str):
+        await communicator.send_to(text_data=frame)
+    else:
+        await communicator.send_to(bytes_data=frame)
+    assert await communicator.receive_from() == frame
+    await communicator.disconnect()
+
+
+async def test_sample_test_passes() -> None:
+    tests = load_example("quickstart/echo/tests.py")
+    await tests.test_echo_consumer_sends_text_back()
+
+
+def test_project_passes_system_checks() -> None:
+    result = run_in(
+        example("quickstart/"), "manage.py", "check", "--fail-level", "WARNING"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def daphne_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Serve the project with ``daphne mysite.asgi:application``, as the page says."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("quickstart") / "daphne.log"
+    args = ("-m", "daphne", "-b", HOST, "-p", str(port), "mysite.asgi:application")
+    with serving(example("quickstart/"), *args, port=port, log=log):
+        yield port
+
+
+@pytest.mark.e2e
+async def test_daphne_serves_the_echo_socket(daphne_port: int) -> None:
+    url = f"ws://{HOST}:{daphne_port}/ws/echo/"
+    async with asyncio.timeout(TIMEOUT), connect(url) as ws:
+        await ws.send("hello")
+        assert await ws.recv() == "hello"
