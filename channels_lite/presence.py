@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import weakref
 from collections.abc import Sequence
@@ -136,6 +137,12 @@ _stores_lock = threading.Lock()
 def _builtin_store(layer: BaseChannelLayer) -> PresenceStore | None:
     if isinstance(layer, InMemoryChannelLayer):
         return _MemoryStore(layer)
+    # Only look for the Redis layer if it was imported: redis is an extra.
+    redis_layer = sys.modules.get("channels_lite.layers.redis.layer")
+    if redis_layer is not None and isinstance(layer, redis_layer.RedisChannelLayer):
+        from channels_lite.layers.redis._presence import RedisPresenceStore
+
+        return RedisPresenceStore(layer)
     return None
 
 

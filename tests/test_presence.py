@@ -12,8 +12,13 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from pytest_django import Settings
 
-from channels_lite.exceptions import InvalidChannelLayerError, InvalidChannelNameError
+from channels_lite.exceptions import (
+    ChannelLayerUnavailable,
+    InvalidChannelLayerError,
+    InvalidChannelNameError,
+)
 from channels_lite.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from channels_lite.layers import BaseChannelLayer, InMemoryChannelLayer
 from channels_lite.presence import (
@@ -24,14 +29,43 @@ from channels_lite.presence import (
     presence_store,
 )
 from channels_lite.testing import WebsocketCommunicator
+from tests._redis import RedisServer
 
-LAYERS = [pytest.param("inmemory", id="inmemory")]
+LAYERS = [
+    pytest.param("inmemory", id="inmemory"),
+    pytest.param("redis", id="redis", marks=pytest.mark.redis),
+    pytest.param("sharded", id="redis-sharded", marks=pytest.mark.redis),
+]
+
+
+def build_layer(request: pytest.FixtureRequest) -> BaseChannelLayer:
+    if request.param == "inmemory":
+        return InMemoryChannelLayer()
+    from channels_lite.layers.redis import RedisChannelLayer
+
+    hosts = [request.getfixturevalue("redis_url")]
+    if request.param == "sharded":
+        hosts.append(request.getfixturevalue("second_redis_url"))
+    return RedisChannelLayer(hosts=hosts)
+
+
+@pytest.fixture(scope="module")
+def second_redis(redis_server_factory: Callable[[], RedisServer]) -> RedisServer:
+    """Start a second redis-server, for a layer sharded over two hosts."""
+    return redis_server_factory()
+
+
+@pytest.fixture
+def second_redis_url(second_redis: RedisServer) -> str:
+    with second_redis.client() as client:
+        client.flushall()
+    return second_redis.url
 
 
 @pytest.fixture(params=LAYERS)
 async def layer(request: pytest.FixtureRequest) -> AsyncIterator[BaseChannelLayer]:
     """Return an empty layer of each kind that supports presence."""
-    built: BaseChannelLayer = InMemoryChannelLayer()
+    built = build_layer(request)
     yield built
     await built.flush()
     await built.close()
@@ -364,3 +398,43 @@ async def test_mixin_without_layer_refuses_connection(no_channel_layer: None) ->
         InvalidChannelLayerError, match="Presence needs a channel layer"
     ):
         await communicator.connect(timeout=5)
+
+
+class DownStore:
+    """A presence store whose backend is unreachable."""
+
+    async def touch(self, room: str, channel: str, user: str, ttl: float) -> bool:
+        raise ChannelLayerUnavailable("Redis at test is unavailable")
+
+    async def remove(self, room: str, channel: str) -> bool:
+        raise ChannelLayerUnavailable("Redis at test is unavailable")
+
+    async def members(self, room: str) -> dict[str, str]:
+        raise ChannelLayerUnavailable("Redis at test is unavailable")
+
+    async def group_members(self, group: str) -> set[str]:
+        raise ChannelLayerUnavailable("Redis at test is unavailable")
+
+
+class DownLayer(InMemoryChannelLayer):
+    def presence_store(self) -> PresenceStore:
+        return DownStore()
+
+
+async def test_mixin_keeps_connection_when_layer_is_down(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.DownLayer"}}
+    communicator = await connect(FastRoomConsumer, User())
+    await communicator.send_to(text_data="still there?")
+
+    assert await communicator.receive_from(timeout=5)
+    await communicator.disconnect()
+    messages = [r.getMessage() for r in caplog.records]
+    assert (
+        "Could not join presence room 'lobby': Redis at test is unavailable" in messages
+    )
+    assert (
+        "Could not leave presence room 'lobby': Redis at test is unavailable"
+        in messages
+    )
