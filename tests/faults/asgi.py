@@ -22,6 +22,7 @@ from tests.faults.consumers import (  # noqa: E402
     FragileConsumer,
     JsonEchoConsumer,
     RelayConsumer,
+    RoomConsumer,
     SyncFragileConsumer,
     SyncJsonEchoConsumer,
 )
@@ -44,6 +45,7 @@ application = ProtocolTypeRouter(
                 route("fragile/", counted(FragileConsumer.as_asgi())),
                 route("fragile-sync/", counted(SyncFragileConsumer.as_asgi())),
                 route("relay/", counted(RelayConsumer.as_asgi())),
+                route("room/", counted(RoomConsumer.as_asgi())),
             ]
         ),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.generic.websocket import (
     AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,
@@ -97,3 +98,41 @@ class RelayConsumer(AsyncWebsocketConsumer):
     async def relay_message(self, message: dict[str, Any]) -> None:
         """Tell the client a relayed message arrived."""
         await self.send(text_data="relayed")
+
+
+ROOM = "room"
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    """Broadcast each text frame to ROOM; report whether the layer took it.
+
+    ``"ping"`` is answered with ``"pong"`` without the layer. Any other text is
+    sent to ROOM, then acknowledged with ``"sent: TEXT"``, or answered with
+    ``"unavailable: ..."`` when the layer is down. Messages from ROOM reach
+    the client as ``"room: TEXT"``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups = [ROOM]
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Broadcast ``text_data``, or answer a ping."""
+        assert self.channel_layer is not None
+        if text_data == "ping":
+            await self.send(text_data="pong")
+            return
+        try:
+            await self.channel_layer.group_send(
+                ROOM, {"type": "room.message", "text": text_data}
+            )
+        except ChannelLayerUnavailable as exc:
+            await self.send(text_data=f"unavailable: {exc}")
+        else:
+            await self.send(text_data=f"sent: {text_data}")
+
+    async def room_message(self, event: dict[str, Any]) -> None:
+        """Pass a broadcast on to the client."""
+        await self.send(text_data=f"room: {event['text']}")
