@@ -96,9 +96,12 @@ class _WebsocketMixin(AsyncConsumer):
     _closed_by_error = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Accept and ignore constructor arguments, as Channels' consumers do."""
-        if self.groups is None:
-            self.groups = []
+        """Accept and ignore constructor arguments, as Channels' consumers do.
+
+        Each instance gets its own copy of ``groups``, so a consumer that
+        adds a group for its connection never adds it for every other one.
+        """
+        self.groups = [] if self.groups is None else list(self.groups)
 
     async def dispatch(self, message: Message) -> None:
         """Call the handler for ``message``; a failing handler closes the socket.

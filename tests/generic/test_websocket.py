@@ -424,6 +424,17 @@ def test_websocket_groups_are_not_shared_between_instances() -> None:
 
 
 @pytest.mark.parametrize("base", ECHOES)
+def test_websocket_class_groups_are_copied_per_instance(
+    base: type[AsyncConsumer],
+) -> None:
+    consumer = configured(base, groups=["lobby"])
+    first, second = consumer(), consumer()
+    first.groups.append("user-1")  # type: ignore[attr-defined]
+    assert second.groups == ["lobby"]  # type: ignore[attr-defined]
+    assert consumer.groups == ["lobby"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("base", ECHOES)
 async def test_websocket_groups_without_layer_close_1011(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
