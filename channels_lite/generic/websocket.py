@@ -155,13 +155,19 @@ class _WebsocketMixin(AsyncConsumer):
             yield self.close()
 
     def _disconnect_steps(self, message: Message) -> Steps:
-        """Leave the groups, run ``disconnect``, then stop the consumer."""
-        if self.groups:
-            layer = self._groups_layer()
-            for group in self.groups:
-                yield layer.group_discard(group, self.channel_name)
-        # ASGI servers report 1005 when the client's close frame had no code.
-        yield self.disconnect(message.get("code", 1005))
+        """Leave the groups, run ``disconnect``, then stop the consumer.
+
+        ``disconnect`` runs even if leaving a group fails (a layer outage,
+        say); the failure is raised after it.
+        """
+        try:
+            if self.groups:
+                layer = self._groups_layer()
+                for group in self.groups:
+                    yield layer.group_discard(group, self.channel_name)
+        finally:
+            # ASGI servers report 1005 when the client's close frame had no code.
+            yield self.disconnect(message.get("code", 1005))
         raise StopConsumer
 
 

@@ -474,6 +474,27 @@ async def test_websocket_groups_are_left_on_disconnect(
 
 
 @pytest.mark.parametrize("base", ECHOES)
+async def test_websocket_disconnect_runs_when_leaving_groups_fails(
+    base: type[AsyncConsumer],
+    inmemory_channel_layer: InMemoryChannelLayer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def layer_down(group: str, channel: str) -> None:
+        raise ConnectionError("layer down")
+
+    consumer = configured(base, groups=["room"])
+    communicator = await connected(consumer)
+    monkeypatch.setattr(inmemory_channel_layer, "group_discard", layer_down)
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        await communicator.disconnect(code=4000, timeout=TIMEOUT)
+    assert consumer.disconnects == [4000]  # type: ignore[attr-defined]
+    [record] = caplog.records
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "layer down"
+
+
+@pytest.mark.parametrize("base", ECHOES)
 async def test_websocket_group_message_reaches_every_member(
     base: type[AsyncConsumer], inmemory_channel_layer: InMemoryChannelLayer
 ) -> None:
