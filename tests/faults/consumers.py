@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from channels_lite.exceptions import ChannelLayerUnavailable
@@ -12,6 +13,8 @@ from channels_lite.generic.websocket import (
     WebsocketConsumer,
 )
 from tests.faults._census import census
+
+logger = logging.getLogger(__name__)
 
 FAILURE = "the consumer failed on purpose"
 FRAGILE_GROUP = "fragile"
@@ -132,6 +135,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=f"unavailable: {exc}")
         else:
             await self.send(text_data=f"sent: {text_data}")
+
+    async def disconnect(self, code: int) -> None:
+        """Log the disconnect, for the shutdown tests to find in daphne's output."""
+        logger.warning("RoomConsumer disconnected with code %d", code)
 
     async def room_message(self, event: dict[str, Any]) -> None:
         """Pass a broadcast on to the client."""
