@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, TypeAlias
 
@@ -31,13 +32,19 @@ class BaseChannelLayer:
     MAX_NAME_LENGTH: ClassVar[int] = 100
     extensions: ClassVar[list[str]] = []
 
+    # ASCII: without it \d and \w also take other scripts' digits and letters.
     channel_name_regex: ClassVar[re.Pattern[str]] = re.compile(
-        r"^[a-zA-Z\d\-_.]+(![\d\w\-_.]*)?$"
+        r"^[a-zA-Z\d\-_.]+(![\d\w\-_.]*)?$", re.ASCII
     )
-    group_name_regex: ClassVar[re.Pattern[str]] = re.compile(r"^[a-zA-Z\d\-_.]+$")
+    group_name_regex: ClassVar[re.Pattern[str]] = re.compile(
+        r"^[a-zA-Z\d\-_.]+$", re.ASCII
+    )
+    # One placeholder, the kind, as in Channels: code written for Channels
+    # builds the expected message with ``invalid_name_error.format("Group")``.
     invalid_name_error: ClassVar[str] = (
-        "{} name must be a valid unicode string with length < {} containing only "
-        "ASCII alphanumerics, hyphens, underscores, or periods, not {!r}."
+        "{} name must be a valid unicode string "
+        f"with length < {MAX_NAME_LENGTH} containing only "
+        "ASCII alphanumerics, hyphens, underscores, or periods."
     )
 
     def __init__(
@@ -88,16 +95,7 @@ class BaseChannelLayer:
 
         With ``receive=True`` a process-local name must end at its ``!``.
         """
-        if not (
-            isinstance(name, str)
-            and self.match_type_and_length(name)
-            and self.channel_name_regex.match(name)
-        ):
-            raise InvalidChannelNameError(
-                self.invalid_name_error.format("Channel", self.MAX_NAME_LENGTH, name),
-                kind="Channel",
-                name=name,
-            )
+        name = self._require_name(name, "Channel", self.channel_name_regex)
         if receive and "!" in name and not name.endswith("!"):
             raise InvalidChannelNameError(
                 f"Specific channel names in receive() must end at the !, not {name!r}.",
@@ -108,17 +106,25 @@ class BaseChannelLayer:
 
     def require_valid_group_name(self, name: object) -> bool:
         """Raise :class:`InvalidChannelNameError` unless ``name`` is a valid group."""
+        self._require_name(name, "Group", self.group_name_regex)
+        return True
+
+    def _require_name(self, name: object, kind: str, regex: re.Pattern[str]) -> str:
+        """Return ``name``; raise :class:`InvalidChannelNameError` unless valid."""
         if not (
             isinstance(name, str)
             and self.match_type_and_length(name)
-            and self.group_name_regex.match(name)
+            # fullmatch: "$" alone would also accept a trailing newline.
+            and regex.fullmatch(name)
         ):
+            # Names can come from clients: bound the echo of a huge one.
+            summary = self.invalid_name_error.format(kind).removesuffix(".")
             raise InvalidChannelNameError(
-                self.invalid_name_error.format("Group", self.MAX_NAME_LENGTH, name),
-                kind="Group",
+                f"{summary}, not {reprlib.repr(name)}.",
+                kind=kind,
                 name=name,
             )
-        return True
+        return name
 
     def valid_channel_names(self, names: object, receive: bool = False) -> bool:
         """Validate a list of channel names; raise on the first bad one."""

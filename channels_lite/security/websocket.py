@@ -14,10 +14,13 @@ Allowed-origin patterns:
   ``ALLOWED_HOSTS`` rule); ``"*.example.com"`` allows the subdomains only.
 * A full origin, ``"https://example.com"`` or ``"https://.example.com:8443"``,
   also requires that scheme and port; a missing port means the scheme's
-  default (80 for ``http``/``ws``, 443 for ``https``/``wss``).
+  default (80 for ``http``/``ws``, 443 for ``https``/``wss``). Origins of
+  app schemes without a default port, such as ``"capacitor://localhost"``,
+  match a pattern with that scheme and no port, or a bare host.
 
-Hosts compare case-insensitively; IPv6 hosts are written in brackets,
-``"[::1]"``. An ``Origin: null`` (sandboxed frames, ``file:`` pages), a
+Hosts compare case-insensitively and ignore one trailing dot; IPv6 hosts
+are written in brackets, ``"[::1]"``; international names may be written in
+Unicode or punycode. An ``Origin: null`` (sandboxed frames, ``file:`` pages), a
 malformed origin or several ``Origin`` headers match only ``"*"``.
 
 A handshake without an ``Origin`` header is refused unless ``"*"`` is allowed
@@ -136,16 +139,17 @@ class OriginValidator(BaseMiddleware):
     def match_allowed_origin(self, parsed_origin: ParseResult, pattern: str) -> bool:
         """Return whether ``parsed_origin`` matches the single ``pattern``."""
         origin_host = parsed_origin.hostname
-        origin_port = self.get_origin_port(parsed_origin)
-        if not origin_host or origin_port is None or parsed_origin.username:
+        if not origin_host or parsed_origin.username or _bad_port(parsed_origin):
             return False
+        # None for schemes without a default port (capacitor://, tauri://):
+        # apps on those send such origins and Channels lets them match.
+        origin_port = self.get_origin_port(parsed_origin)
         pattern = pattern.lower()
         has_scheme = "://" in pattern
         parsed_pattern = urlparse(pattern if has_scheme else "//" + pattern)
-        try:
-            pinned_port = parsed_pattern.port
-        except ValueError:
+        if _bad_port(parsed_pattern):
             return False
+        pinned_port = parsed_pattern.port
         pattern_host = parsed_pattern.hostname or ""
         if not _host_matches(origin_host, pattern_host):
             return False
@@ -157,11 +161,13 @@ class OriginValidator(BaseMiddleware):
         return pinned_port is None or pinned_port == origin_port
 
     def get_origin_port(self, origin: ParseResult) -> int | None:
-        """Return the origin's port, else its scheme's default, else ``None``."""
-        try:
-            port = origin.port
-        except ValueError:
+        """Return the origin's port, else its scheme's default, else ``None``.
+
+        ``None`` also for a malformed port.
+        """
+        if _bad_port(origin):
             return None
+        port = origin.port
         return port if port is not None else _DEFAULT_PORTS.get(origin.scheme)
 
 
@@ -203,10 +209,40 @@ def _parse_origin(origins: list[bytes]) -> ParseResult | None:
     return urlparse(origins[0].decode("latin-1").strip())
 
 
+def _bad_port(parsed: ParseResult) -> bool:
+    """Return whether ``parsed`` has a port that is not a number in range."""
+    try:
+        parsed.port  # noqa: B018 - the property validates the port
+    except ValueError:
+        return True
+    return False
+
+
 def _host_matches(host: str, pattern_host: str) -> bool:
-    """Return whether ``host`` matches one pattern's host part."""
+    """Return whether ``host`` matches one pattern's host part.
+
+    As for Django's ``Host`` check, one trailing dot (the DNS root) is
+    ignored. Browsers send international names in their ASCII (punycode)
+    form, so a pattern written in Unicode is encoded to match them; the
+    origin itself is never re-encoded, a client could abuse the mapping.
+    """
+    host = host.removesuffix(".")
+    try:
+        pattern_host = _ascii_host(pattern_host.removesuffix("."))
+    except UnicodeError:
+        return False
     if pattern_host == "*":
         return True
     if pattern_host.startswith("*."):
         return host.endswith(pattern_host[1:])
     return is_same_domain(host, pattern_host)
+
+
+def _ascii_host(host: str) -> str:
+    """Return ``host`` with each non-ASCII label in IDNA (punycode) form."""
+    if host.isascii():
+        return host
+    return ".".join(
+        label if label.isascii() else label.encode("idna").decode("ascii")
+        for label in host.split(".")
+    )

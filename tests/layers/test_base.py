@@ -98,6 +98,30 @@ def test_require_valid_channel_name_error_carries_fields(
     assert (info.value.kind, info.value.name) == ("Channel", "bad name")
 
 
+@pytest.mark.parametrize(
+    ("check", "kind"),
+    [
+        pytest.param("require_valid_channel_name", "Channel", id="channel"),
+        pytest.param("require_valid_group_name", "Group", id="group"),
+    ],
+)
+def test_invalid_name_error_formats_with_kind_only_as_in_channels(
+    base: BaseChannelLayer, check: str, kind: str
+) -> None:
+    # The check Channels' own tests make, which migrating test suites copy.
+    expected = base.invalid_name_error.format(kind)
+
+    with pytest.raises(TypeError, match=expected):
+        getattr(base, check)("bad name")
+
+
+def test_invalid_name_error_bounds_echo_of_huge_name(base: BaseChannelLayer) -> None:
+    with pytest.raises(InvalidChannelNameError) as info:
+        base.require_valid_group_name("x" * 1_000_000)
+
+    assert len(str(info.value)) < 300
+
+
 def test_require_valid_channel_name_on_receive_requires_bang_at_end(
     base: BaseChannelLayer,
 ) -> None:
@@ -109,6 +133,22 @@ def test_require_valid_channel_name_on_receive_accepts_local_prefix(
     base: BaseChannelLayer,
 ) -> None:
     assert base.require_valid_channel_name("specific.abc!", receive=True)
+
+
+@pytest.mark.parametrize(
+    ("check", "name"),
+    [
+        pytest.param("require_valid_group_name", "room\n", id="group-newline"),
+        pytest.param("require_valid_group_name", "room\u0663", id="group-arabic-digit"),
+        pytest.param("require_valid_channel_name", "a!b\n", id="channel-newline"),
+        pytest.param("require_valid_channel_name", "a!\u00e9", id="channel-letter"),
+    ],
+)
+def test_name_validation_is_ascii_to_the_end(
+    base: BaseChannelLayer, check: str, name: str
+) -> None:
+    with pytest.raises(InvalidChannelNameError, match="name must be"):
+        getattr(base, check)(name)
 
 
 def test_require_valid_group_name_accepts(base: BaseChannelLayer) -> None:

@@ -127,6 +127,52 @@ async def reply_for(allowed: list[str], *origins: str, **options: Any) -> Any:
             DENY,
             id="full-star-port-differs",
         ),
+        pytest.param(
+            ["capacitor://localhost"],
+            "capacitor://localhost",
+            ACCEPT,
+            id="app-scheme",
+        ),
+        pytest.param(
+            ["capacitor://localhost"],
+            "ionic://localhost",
+            DENY,
+            id="app-scheme-differs",
+        ),
+        pytest.param(["localhost"], "tauri://localhost", ACCEPT, id="app-scheme-bare"),
+        pytest.param(
+            ["localhost:8000"], "tauri://localhost", DENY, id="app-scheme-pinned-port"
+        ),
+        pytest.param(
+            ["example.com"], "https://example.com.", ACCEPT, id="origin-root-dot"
+        ),
+        pytest.param(
+            ["example.com."], "https://example.com", ACCEPT, id="pattern-root-dot"
+        ),
+        pytest.param(
+            [".example.com"], "https://a.example.com.", ACCEPT, id="dot-root-dot"
+        ),
+        pytest.param(
+            ["example.com"], "https://example.com..", DENY, id="two-root-dots"
+        ),
+        pytest.param(
+            ["b\u00fccher.example"],
+            "https://xn--bcher-kva.example",
+            ACCEPT,
+            id="idna-pattern",
+        ),
+        pytest.param(
+            ["*.b\u00fccher.example"],
+            "https://chat.xn--bcher-kva.example",
+            ACCEPT,
+            id="idna-star-pattern",
+        ),
+        pytest.param(
+            ["xn--bcher-kva.example"],
+            "https://b\u00fccher.example",
+            DENY,
+            id="unicode-origin",
+        ),
         pytest.param(["[::1]"], "http://[::1]:8000", ACCEPT, id="ipv6"),
         pytest.param(["127.0.0.1"], "http://127.0.0.1:8000", ACCEPT, id="ipv4"),
         pytest.param(["*"], "https://anything.org", ACCEPT, id="star"),
