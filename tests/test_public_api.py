@@ -120,6 +120,7 @@ EXTENSIONS: dict[str, set[str]] = {
     "channels_lite.layers.redis": {"RedisChannelLayer"},
     "channels_lite.layers.redis.client": {
         "DEFAULT_CONNECTION_OPTIONS",
+        "DEFAULT_MAX_CONNECTIONS",
         "HostConfig",
         "LoopClients",
         "LoopState",

@@ -181,7 +181,8 @@ return 1
 
 # KEYS: group, caps. ARGV: key prefix ("P:"), body, expiry ms, default
 # capacity. Queues one entry per inbox (listing its member channels) and one
-# per normal channel. Returns {delivered, dropped as over capacity}.
+# per normal channel. Counts are read and written per inbox in bulk (HMGET,
+# HSET) rather than per member. Returns {delivered, dropped as over capacity}.
 GROUP_SEND = (
     _PRELUDE
     + """
@@ -196,22 +197,20 @@ end
 local members = redis.call('ZRANGE', KEYS[1], 0, -1)
 local with_caps = redis.call('EXISTS', KEYS[2]) == 1
 local deadline = string.format('%013d', now + ttl)
-local targets, order = {}, {}
+local suffixes, caps, order = {}, {}, {}
 local delivered, dropped = 0, 0
 for i = 1, #members do
   local channel = members[i]
   local cap = default_cap
   if with_caps then cap = tonumber(redis.call('HGET', KEYS[2], channel)) or cap end
-  local bang = string.find(channel, '!', 1, true)
-  if bang then
-    local queue, suffix = string.sub(channel, 1, bang), string.sub(channel, bang + 1)
-    if inbox_full(root .. '{' .. queue .. '}:n', suffix, cap) then
-      dropped = dropped + 1
-    else
-      if not targets[queue] then targets[queue] = {}; order[#order + 1] = queue end
-      table.insert(targets[queue], suffix)
-      delivered = delivered + 1
+  local queue, suffix = string.match(channel, '^([^!]*!)(.*)$')
+  if queue then
+    if not suffixes[queue] then
+      suffixes[queue], caps[queue] = {}, {}
+      order[#order + 1] = queue
     end
+    table.insert(suffixes[queue], suffix)
+    table.insert(caps[queue], cap)
   else
     local key = root .. '{' .. channel .. '}'
     if list_full(key, cap, now) then
@@ -225,9 +224,29 @@ for i = 1, #members do
 end
 for _, queue in ipairs(order) do
   local key = root .. '{' .. queue .. '}'
-  redis.call('RPUSH', key, deadline .. table.concat(targets[queue], ',') .. ' ' .. body)
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('PEXPIRE', key .. ':n', ttl)
+  local names, limits, accepted = suffixes[queue], caps[queue], {}
+  for first = 1, #names, 2000 do
+    local last = math.min(first + 1999, #names)
+    local counts = redis.call('HMGET', key .. ':n', unpack(names, first, last))
+    local updates = {}
+    for i = first, last do
+      local count = tonumber(counts[i - first + 1]) or 0
+      if count >= limits[i] then
+        dropped = dropped + 1
+      else
+        updates[#updates + 1] = names[i]
+        updates[#updates + 1] = count + 1
+        accepted[#accepted + 1] = names[i]
+      end
+    end
+    if #updates > 0 then redis.call('HSET', key .. ':n', unpack(updates)) end
+  end
+  if #accepted > 0 then
+    redis.call('RPUSH', key, deadline .. table.concat(accepted, ',') .. ' ' .. body)
+    redis.call('PEXPIRE', key, ttl)
+    redis.call('PEXPIRE', key .. ':n', ttl)
+    delivered = delivered + #accepted
+  end
 end
 return {delivered, dropped}
 """

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from redis import exceptions as redis_exceptions
-from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
@@ -37,6 +37,7 @@ from channels_lite.exceptions import ChannelLayerUnavailable
 
 __all__ = [
     "DEFAULT_CONNECTION_OPTIONS",
+    "DEFAULT_MAX_CONNECTIONS",
     "HostConfig",
     "LoopClients",
     "LoopState",
@@ -55,6 +56,13 @@ DEFAULT_CONNECTION_OPTIONS: dict[str, Any] = {
     "socket_timeout": 10.0,
     "socket_keepalive": True,
 }
+
+#: Connections one event loop's commands share per host (``max_connections``
+#: in a host entry changes it); a call waits for a free one.
+DEFAULT_MAX_CONNECTIONS = 50
+# Blocking waits hold a connection each: one per process inbox and one per
+# receive() on a normal channel.
+_WAIT_CONNECTIONS = 10_000
 
 _UNAVAILABLE = (
     redis_exceptions.ConnectionError,
@@ -220,24 +228,41 @@ class Shard:
         )
         self.block_timeout = _block_timeout(options)
         self._sentinel: Sentinel | None = None
-        self.client = self._connect(config, options)
+        # Commands share a bounded pool and wait for a free connection;
+        # blocking waits get their own pool so they can never starve sends.
+        self.client = self._connect(config, options, blocking_pool=True)
+        self.waiter = self._connect(
+            config, {**options, "max_connections": _WAIT_CONNECTIONS}
+        )
         self.scripts: dict[str, AsyncScript] = {
             name: self.client.register_script(source)
             for name, source in scripts.items()
         }
 
-    def _connect(self, config: HostConfig, options: dict[str, Any]) -> Redis:
+    def _connect(
+        self, config: HostConfig, options: dict[str, Any], blocking_pool: bool = False
+    ) -> Redis:
         if config.master_name is not None:
-            self._sentinel = Sentinel(  # type: ignore[no-untyped-call]
-                list(config.sentinels),
-                sentinel_kwargs=config.sentinel_options or None,
-            )
+            if self._sentinel is None:
+                self._sentinel = Sentinel(  # type: ignore[no-untyped-call]
+                    list(config.sentinels),
+                    sentinel_kwargs=config.sentinel_options or None,
+                )
+            options = {"max_connections": _WAIT_CONNECTIONS, **options}
             client: Redis = self._sentinel.master_for(config.master_name, **options)
             return client
+        pool_class: type[ConnectionPool] = ConnectionPool
+        if blocking_pool:
+            pool_class = BlockingConnectionPool
+            options = {
+                "max_connections": DEFAULT_MAX_CONNECTIONS,
+                "timeout": options.get("socket_connect_timeout") or 3.0,
+                **options,
+            }
         if config.url is not None:
-            pool = ConnectionPool.from_url(config.url, **options)
+            pool = pool_class.from_url(config.url, **options)
         else:
-            pool = ConnectionPool(**options)
+            pool = pool_class(**options)
         return Redis(connection_pool=pool)
 
     @contextlib.asynccontextmanager
@@ -262,7 +287,7 @@ class Shard:
             # removes nothing, so a cancelled wait cannot lose a message.
             # redis-py's stubs say int, but Redis takes fractional seconds.
             timeout: Any = self.block_timeout
-            found = await self.client.blmove(key, key, timeout, "LEFT", "LEFT")
+            found = await self.waiter.blmove(key, key, timeout, "LEFT", "LEFT")
         return found is not None
 
     async def delete_matching(self, pattern: str) -> int:
@@ -282,6 +307,7 @@ class Shard:
     async def aclose(self) -> None:
         """Close this shard's connections."""
         await self.client.aclose(close_connection_pool=True)
+        await self.waiter.aclose(close_connection_pool=True)
         if self._sentinel is not None:
             for sentinel in self._sentinel.sentinels:
                 await sentinel.aclose()

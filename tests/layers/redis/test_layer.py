@@ -369,3 +369,16 @@ def test_repr_names_hosts_without_passwords() -> None:
 def test_prefix_must_be_text() -> None:
     with pytest.raises(TypeError, match="prefix must be a str"):
         RedisChannelLayer(prefix=b"asgi")  # type: ignore[arg-type]
+
+
+async def test_group_send_reaches_thousands_of_members_in_one_process(
+    layer: RedisChannelLayer,
+) -> None:
+    # More members than one bulk count update handles (2,000) in one inbox.
+    channels = [await layer.new_channel() for _ in range(2100)]
+    await asyncio.gather(*(layer.group_add("crowd", c) for c in channels))
+    await layer.group_send("crowd", {"type": "hello"})
+    async with asyncio.timeout(TIMEOUT):
+        for channel in channels:
+            assert await layer.receive(channel) == {"type": "hello"}
+    assert layer.stats["group_send_dropped"] == 0
