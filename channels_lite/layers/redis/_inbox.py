@@ -92,7 +92,6 @@ class Inbox:
         self.decrypt = decrypt
         self.stats = stats
         self._mailboxes: dict[str, _Mailbox] = {}
-        self._seen: dict[str, float] = {}
         self._acks: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._ack_event: asyncio.Event | None = None
@@ -151,7 +150,6 @@ class Inbox:
         with self._lock:
             mailbox = self._mailbox(channel)
             mailbox.receivers += 1
-            self._seen[channel] = monotonic()
         try:
             while True:
                 body = self._pop(channel, mailbox)
@@ -161,7 +159,6 @@ class Inbox:
         finally:
             with self._lock:
                 mailbox.receivers -= 1
-                self._seen[channel] = monotonic()
             self._wake_acks()
 
     async def _wait(self, mailbox: _Mailbox) -> None:
@@ -195,17 +192,11 @@ class Inbox:
                     del self._mailboxes[channel]
         self._wake_acks()
 
-    def live(self, channel: str, window: float) -> bool:
-        """Return whether ``channel`` has a receiver now or had one recently."""
+    def live(self, channel: str) -> bool:
+        """Return whether ``channel`` has a receiver waiting right now."""
         with self._lock:
             mailbox = self._mailboxes.get(channel)
-            if mailbox is not None and mailbox.receivers:
-                return True
-            seen = self._seen.get(channel)
-            if seen is None or monotonic() - seen > window:
-                self._seen.pop(channel, None)
-                return False
-            return True
+            return mailbox is not None and mailbox.receivers > 0
 
     def clear(self) -> None:
         """Forget every buffered message and pending hand-over (flush)."""

@@ -281,7 +281,7 @@ class RedisChannelLayer(BaseChannelLayer):
         )
         if queue.endswith(f".{self.client_prefix}!"):
             self._memberships.setdefault(channel, set()).add(group)
-            self._alive_at.setdefault(channel, monotonic())
+            self._alive_at[channel] = monotonic()
 
     def _member_capacity(self, channel: str) -> str:
         capacity = self.get_capacity(channel)
@@ -353,7 +353,7 @@ class RedisChannelLayer(BaseChannelLayer):
         for channel, groups in list(self._memberships.items()):
             queue = self.non_local_name(channel)
             inbox = self._inboxes.get(queue)
-            if inbox is not None and inbox.live(channel, window):
+            if inbox is not None and inbox.live(channel):
                 self._alive_at[channel] = now
             elif now - self._alive_at.get(channel, now) > window:
                 del self._memberships[channel]

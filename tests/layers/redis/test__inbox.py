@@ -135,3 +135,15 @@ async def test_receive_survives_a_redis_restart(
         await layer.group_send("room", {"type": "after.restart"})
         assert await receiving == {"type": "after.restart"}
     server.stop()
+
+
+async def test_idle_channels_leave_no_state_behind(layer: RedisChannelLayer) -> None:
+    channels = [await layer.new_channel() for _ in range(50)]
+    for channel in channels:
+        await layer.send(channel, {"type": "m"})
+    async with asyncio.timeout(TIMEOUT):
+        for channel in channels:
+            await layer.receive(channel)
+    (inbox,) = layer._inboxes.values()
+    inbox.sweep()
+    assert inbox._mailboxes == {}
