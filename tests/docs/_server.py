@@ -26,18 +26,20 @@ def free_port() -> int:
         return port
 
 
-def project_env() -> dict[str, str]:
+def project_env(**extra: str) -> dict[str, str]:
     """Return an environment in which only the project itself configures Django.
 
     The project's ``manage.py`` or ``asgi.py`` picks its settings, as it would
     on a reader's machine; channels_lite comes from the virtual environment.
+    ``extra`` variables (such as ``REDIS_URL``) are added.
     """
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+        if key not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH", "REDIS_URL"}
     }
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
     return env
 
 
@@ -55,17 +57,20 @@ def run_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def serving(project: Path, *args: str, port: int, log: Path) -> Iterator[int]:
+def serving(
+    project: Path, *args: str, port: int, log: Path, env: dict[str, str] | None = None
+) -> Iterator[int]:
     """Run ``python *args`` in ``project`` until the block ends; yield ``port``.
 
-    ``args`` must make the server listen on ``127.0.0.1:port``. Raises
-    RuntimeError with the server's output if it exits or never listens.
+    ``args`` must make the server listen on ``127.0.0.1:port``; ``env`` adds
+    environment variables. Raises RuntimeError with the server's output if it
+    exits or never listens.
     """
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, *args],
             cwd=project,
-            env=project_env(),
+            env=project_env(**(env or {})),
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,3 +50,14 @@ CHANNEL_LAYERS = {
     "default": {"BACKEND": "channels_lite.layers.InMemoryChannelLayer"},
 }
 # [end channels]
+
+# [start redis]
+# Several server processes must share one layer: use Redis when it is named.
+if os.environ.get("REDIS_URL"):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_lite.layers.redis.RedisChannelLayer",
+            "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "prefix": "mysite"},
+        },
+    }
+# [end redis]

@@ -1,0 +1,60 @@
+"""docs/topics/deployment.rst: two daphne processes of the tutorial's project
+sharing one real Redis, as the page says."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.docs._examples import example
+from tests.docs._server import HOST, free_port, serving
+
+pytestmark = [pytest.mark.e2e, pytest.mark.redis]
+
+# Seconds; generous for a loaded machine, reached only when something hangs.
+TIMEOUT = 30
+
+
+@pytest.fixture
+def two_servers(redis_url: str, tmp_path: Path) -> Iterator[list[int]]:
+    project = example("chatsite/")
+    ports = [free_port(), free_port()]
+    with contextlib.ExitStack() as stack:
+        for port in ports:
+            args = (
+                "-m",
+                "daphne",
+                "-b",
+                HOST,
+                "-p",
+                str(port),
+                "mysite.asgi:application",
+            )
+            log = tmp_path / f"daphne-{port}.log"
+            env = {"REDIS_URL": redis_url}
+            stack.enter_context(serving(project, *args, port=port, log=log, env=env))
+        yield ports
+
+
+async def test_a_room_spans_two_servers(two_servers: list[int]) -> None:
+    urls = [f"ws://{HOST}:{port}/ws/chat/lobby/" for port in two_servers]
+    origins = [cast(Any, f"http://{HOST}:{port}") for port in two_servers]
+    async with (
+        asyncio.timeout(TIMEOUT),
+        connect(urls[0], origin=origins[0]) as alice,
+        connect(urls[1], origin=origins[1]) as bob,
+    ):
+        # A membership joined on connect must be in Redis before the send.
+        await alice.send(json.dumps({"message": "hello from server one"}))
+        assert json.loads(await alice.recv()) == {"message": "hello from server one"}
+        await bob.send(json.dumps({"message": "and back"}))
+        received = [json.loads(await bob.recv()), json.loads(await bob.recv())]
+        assert {"message": "hello from server one"} in received
+        assert json.loads(await alice.recv()) == {"message": "and back"}
