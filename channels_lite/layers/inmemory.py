@@ -120,6 +120,10 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self.stats: dict[str, int] = {"group_send_dropped": 0, "expired": 0}
         self._memberships: dict[str, set[str]] = {}
         self._deadlines: list[tuple[float, int, _Channel]] = []
+        # When each group's oldest membership ends; one entry per group, so
+        # groups nobody touches again still expire (no leak) at O(log n).
+        self._group_deadlines: list[tuple[float, int, str]] = []
+        self._scheduled_groups: set[str] = set()
         self._sequence = itertools.count()
         self._lock = threading.Lock()
 
@@ -176,6 +180,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
             self.groups.clear()
             self._memberships.clear()
             self._deadlines.clear()
+            self._group_deadlines.clear()
+            self._scheduled_groups.clear()
             for state in list(self.channels.values()):
                 state.messages.clear()
                 state.scheduled = False
@@ -195,7 +201,9 @@ class InMemoryChannelLayer(BaseChannelLayer):
             members.pop(channel, None)
             members[channel] = now
             self._memberships.setdefault(channel, set()).add(group)
+            self._expire(now)
             self._expire_members(group, now)
+            self._schedule_group(group)
 
     async def group_discard(self, group: str, channel: str) -> None:
         """Remove ``channel`` from ``group``; a no-op if it is not a member."""
@@ -295,6 +303,26 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 self._forget_channel(state)
             else:
                 self._schedule(state)
+        self._expire_groups(now)
+
+    def _expire_groups(self, now: float) -> None:
+        """End the memberships older than ``group_expiry`` in every group."""
+        groups = self._group_deadlines
+        while groups and groups[0][0] < now:
+            group = heapq.heappop(groups)[2]
+            self._scheduled_groups.discard(group)
+            self._expire_members(group, now)
+            self._schedule_group(group)
+
+    def _schedule_group(self, group: str) -> None:
+        """Make sure the group heap visits ``group`` when its oldest member ends."""
+        members = self.groups.get(group)
+        if members and group not in self._scheduled_groups:
+            deadline = next(iter(members.values())) + self.group_expiry
+            heapq.heappush(
+                self._group_deadlines, (deadline, next(self._sequence), group)
+            )
+            self._scheduled_groups.add(group)
 
     def _expired(self, name: str) -> None:
         """Treat a channel whose messages expired unread as gone: leave groups."""
@@ -313,10 +341,11 @@ class InMemoryChannelLayer(BaseChannelLayer):
         members = self.groups.get(group)
         if not members:
             return
-        cutoff = now - self.group_expiry
         expired = []
         for channel, joined in members.items():
-            if joined >= cutoff:
+            # The same sum as the group heap's deadline, so a visit at that
+            # deadline always ends at least the oldest membership.
+            if joined + self.group_expiry >= now:
                 break
             expired.append(channel)
         for channel in expired:

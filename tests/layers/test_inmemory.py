@@ -174,6 +174,30 @@ async def test_group_membership_ends_at_group_expiry(clock: Clock) -> None:
     assert "test.a" not in layer.channels
 
 
+async def test_untouched_group_memberships_end_at_group_expiry(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(group_expiry=100)
+    await layer.group_add("test-idle", "test.a")
+    clock.advance(100.5)
+
+    await layer.send("test.other", {"type": "test.message"})
+
+    assert layer.groups == {}
+    assert layer._memberships == {}
+
+
+async def test_renewed_membership_of_untouched_group_is_kept(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(group_expiry=100)
+    await layer.group_add("test-idle", "test.a")
+    await layer.group_add("test-idle", "test.b")
+    clock.advance(90)
+    await layer.group_add("test-idle", "test.a")
+    clock.advance(20)
+
+    await layer.send("test.other", {"type": "test.message"})
+
+    assert list(layer.groups["test-idle"]) == ["test.a"]
+
+
 async def test_group_add_renews_membership(clock: Clock) -> None:
     layer = InMemoryChannelLayer(group_expiry=100)
     await layer.group_add("test-group", "test.a")
