@@ -412,3 +412,40 @@ async def test_troubleshooting_quotes_real_unexpected_message_error() -> None:
     with pytest.raises(exceptions.UnexpectedMessageError) as caught:
         await communicator.receive_from(timeout=5)
     assert normalized(str(caught.value)) in normalized(PAGE.read_text())
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        pytest.param({"hosts": "redis://127.0.0.1:6379"}, id="not-a-list"),
+        pytest.param({"hosts": [42]}, id="bad-entry"),
+        pytest.param({"hosts": [{"master_name": "mymaster"}]}, id="sentinel"),
+        pytest.param({"hosts": ["redis://a:6379", "redis://a:6379"]}, id="twice"),
+        pytest.param({"symmetric_encryption_keys": "secret"}, id="keys"),
+    ],
+)
+def test_troubleshooting_quotes_real_redis_config_errors(
+    config: dict[str, Any],
+) -> None:
+    from channels_lite.layers.redis import RedisChannelLayer
+
+    with pytest.raises(ImproperlyConfigured) as caught:
+        RedisChannelLayer(**config)
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
+
+
+# login() runs in the ORM's thread, which checks that thread's connections.
+@pytest.mark.django_db
+async def test_troubleshooting_quotes_real_middleware_order_errors() -> None:
+    from channels_lite.auth import AuthMiddleware, login
+    from channels_lite.sessions import SessionMiddleware
+
+    scope: Scope = {"type": "websocket", "path": "/", "headers": []}
+    page = normalized(PAGE.read_text())
+    for middleware in (SessionMiddleware(_app), AuthMiddleware(_app)):
+        with pytest.raises(ValueError, match="scope") as caught:
+            await middleware(scope, _never_receive, _never_send)
+        assert normalized(str(caught.value)) in page
+    with pytest.raises(ValueError, match="session") as caught:
+        await login(scope, None)
+    assert normalized(str(caught.value)) in page
