@@ -7,7 +7,7 @@ from pytest_django import Settings
 
 from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
 
-pytest_plugins = ["tests._redis"]
+pytest_plugins = ["tests._redis", "tests._redis_cluster"]
 
 
 @pytest.fixture
