@@ -85,5 +85,6 @@ def test_sentinel_settings_name_the_master() -> None:
 def settings_config() -> dict[str, Any]:
     from django.conf import settings
 
-    config: dict[str, Any] = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    layers: dict[str, dict[str, Any]] = settings.CHANNEL_LAYERS
+    config: dict[str, Any] = layers["default"]["CONFIG"]
     return config
