@@ -6,6 +6,7 @@ from tests.e2e.conftest import daphne_server
 from tests.layers.conftest import (
     inmemory_layer_factory,
     layer_factory,
+    redis_cluster_layer_factory,
     redis_layer_factory,
 )
 
@@ -13,5 +14,6 @@ __all__ = [
     "daphne_server",
     "inmemory_layer_factory",
     "layer_factory",
+    "redis_cluster_layer_factory",
     "redis_layer_factory",
 ]
