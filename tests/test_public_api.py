@@ -135,6 +135,8 @@ EXTENSIONS: dict[str, set[str]] = {
         "MessageSerializer",
         "MsgPackSerializer",
     },
+    "channels_lite.management": set(),
+    "channels_lite.management.commands": set(),
     "channels_lite.management.commands.runserver": {"Command"},
     "channels_lite.presence": {
         "Presence",
@@ -144,6 +146,11 @@ EXTENSIONS: dict[str, set[str]] = {
         "presence_store",
     },
     "channels_lite.security": set(),
+    "channels_lite.testing.live": {"LiveServer", "shared_databases"},
+    "channels_lite.testing.pytest": {
+        "channels_live_server",
+        "channels_live_server_factory",
+    },
     "channels_lite.token_auth": {
         "TokenAuthMiddleware",
         "TokenAuthMiddlewareStack",
@@ -155,20 +162,11 @@ EXTENSIONS: dict[str, set[str]] = {
 # Modules other parts of issues 2, 3 and 5 have not landed yet. When one
 # lands, test_pending_module_is_not_importable_yet XPASSes, which strict
 # xfail turns into a failure: delete its line here.
-PENDING: dict[str, str] = {
-    "channels_lite.management.commands.runserver": "runserver (issue 5)",
-    "channels_lite.management.commands.runworker": "runworker (issue 5)",
-    "channels_lite.testing.live": "live server (issue 5)",
-    "channels_lite.worker": "runworker (issue 5)",
-}
+PENDING: dict[str, str] = {}
 
 # Names a landed module re-exports from a module still in PENDING: required
 # once that module lands.
-PENDING_REEXPORTS: dict[str, dict[str, str]] = {
-    "channels_lite.testing": {
-        "ChannelsLiveServerTestCase": "channels_lite.testing.live",
-    },
-}
+PENDING_REEXPORTS: dict[str, dict[str, str]] = {}
 
 
 def pending_names(path: str) -> set[str]:

@@ -9,9 +9,9 @@ from channels_lite.testing.application import ApplicationCommunicator
 from channels_lite.testing.http import HttpCommunicator
 from channels_lite.testing.websocket import WebsocketCommunicator
 
-# ChannelsLiveServerTestCase joins __all__ when channels_lite.testing.live lands.
 __all__ = [
     "ApplicationCommunicator",
+    "ChannelsLiveServerTestCase",
     "HttpCommunicator",
     "WebsocketCommunicator",
 ]
@@ -22,11 +22,5 @@ _LIVE = "channels_lite.testing.live"
 def __getattr__(name: str) -> Any:
     # The live server pulls in daphne and Twisted: import it on first use only.
     if name == "ChannelsLiveServerTestCase":
-        try:
-            live = importlib.import_module(_LIVE)
-        except ModuleNotFoundError as exc:
-            if exc.name != _LIVE:
-                raise
-            raise AttributeError(f"{name} needs {_LIVE}, not installed") from exc
-        return live.ChannelsLiveServerTestCase
+        return importlib.import_module(_LIVE).ChannelsLiveServerTestCase
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""The demo chat: rooms, presence, and a bot served by a background worker."""

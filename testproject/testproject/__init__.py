@@ -1,0 +1,1 @@
+"""The channels_lite demo project: a chat with rooms, presence and a bot."""

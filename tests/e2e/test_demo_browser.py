@@ -1,0 +1,144 @@
+"""The demo chat in a real headless Chromium: two windows talk to each other.
+
+The demo project runs under the live-server machinery (daphne in a child
+process, static files, the chat bot's worker in the same process), and
+Selenium drives Debian's ``chromium`` through its ``chromedriver``, named
+explicitly so that Selenium Manager never downloads anything.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from channels_lite.testing.live import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT = 30.0
+"""Seconds any one thing may take to show up in a page on a loaded machine."""
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1200,900",
+]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Serve the demo project, with the chat bot's worker in-process."""
+    database = tmp_path_factory.mktemp("demo") / "db.sqlite3"
+    server = LiveServer(
+        settings_module="testproject.settings",
+        workers=["chat-bot"],
+        env={
+            "CHANNELS_LITE_DEMO_DB": str(database),
+            "CHANNELS_LITE_REDIS_URL": "",
+        },
+    )
+    with server:
+        yield server
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Start headless Chromium; skip where Debian's chromium is missing."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.skip("needs Debian's chromium and chromium-driver packages")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver: webdriver.Chrome, condition: Callable[[Any], Any]) -> None:
+    WebDriverWait(driver, WAIT).until(condition)
+
+
+def _open_room(driver: webdriver.Chrome, url: str) -> None:
+    driver.get(url)
+    _wait(
+        driver,
+        lambda d: d.find_element(By.ID, "status").get_attribute("data-state") == "open",
+    )
+
+
+# Read lists in one script: the page replaces them as events arrive, which
+# would leave element-by-element reads holding stale elements.
+def _members(driver: webdriver.Chrome) -> list[str]:
+    members: list[str] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#members li'),"
+        " item => item.textContent);"
+    )
+    return members
+
+
+def _messages(driver: webdriver.Chrome) -> list[tuple[str, str]]:
+    pairs: list[list[str]] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#messages li'), item =>"
+        " [item.querySelector('.user').textContent,"
+        " item.querySelector('.text').textContent]);"
+    )
+    return [(user, text) for user, text in pairs]
+
+
+def _say(driver: webdriver.Chrome, text: str) -> None:
+    driver.find_element(By.ID, "message-input").send_keys(text)
+    driver.find_element(By.ID, "message-send").click()
+
+
+def test_demo_chat_between_two_windows(
+    demo: LiveServer, browser: webdriver.Chrome
+) -> None:
+    room = f"{demo.url}/chat/lobby/"
+    _open_room(browser, f"{room}?name=alice")
+    alice = browser.current_window_handle
+    browser.switch_to.new_window("window")
+    bob = browser.current_window_handle
+    _open_room(browser, f"{room}?name=bob")
+
+    _wait(browser, lambda d: _members(d) == ["alice", "bob"])
+    browser.switch_to.window(alice)
+    _wait(browser, lambda d: _members(d) == ["alice", "bob"])
+    assert browser.find_element(By.ID, "me").text == "alice"
+
+    _say(browser, "hello from alice")
+    browser.switch_to.window(bob)
+    _wait(browser, lambda d: ("alice", "hello from alice") in _messages(d))
+
+    _say(browser, "/roll")
+    browser.switch_to.window(alice)
+    _wait(
+        browser,
+        lambda d: any(
+            user == "bot" and text.startswith("You rolled a")
+            for user, text in _messages(d)
+        ),
+    )
+
+    browser.switch_to.window(bob)
+    browser.close()
+    browser.switch_to.window(alice)
+    _wait(browser, lambda d: _members(d) == ["alice"])
