@@ -1,0 +1,245 @@
+"""Present results: a terminal table, a reStructuredText page and a plot."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import re
+import subprocess
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks._impls import CHANNELS, LITE
+from benchmarks._runner import Result, Scale
+from benchmarks.memory import LEAK_NOISE_KIB, leak_warm_up
+
+__all__ = ["PLOT_NAME", "environment", "plot", "render_rst", "render_table"]
+
+PLOT_NAME = "images/benchmarks-fanout.png"
+HEADERS = (
+    "section",
+    "workload",
+    "unit",
+    "channels",
+    "channels_lite",
+    "ratio",
+    "target",
+)
+DISTRIBUTIONS = (
+    "Django",
+    "channels",
+    "channels-redis",
+    "channels-lite",
+    "daphne",
+    "asgiref",
+    "redis",
+    "hiredis",
+    "msgpack",
+    "websockets",
+)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+def _target(result: Result) -> str:
+    workload, met = result.workload, result.met()
+    parts = []
+    if workload.target is not None:
+        parts.append(f">= {workload.target:g}x")
+    if workload.limit is not None:
+        parts.append(f"<= {workload.limit:,.0f} {workload.unit}")
+    if not parts:
+        return ""
+    verdict = {True: "met", False: "MISSED", None: "?"}[met]
+    return f"{', '.join(parts)}: {verdict}"
+
+
+def _rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for result in results:
+        ratio = result.ratio()
+        rows.append(
+            (
+                result.workload.section,
+                result.workload.name,
+                result.workload.unit,
+                _number(result.median(CHANNELS.name)),
+                _number(result.median(LITE.name)),
+                "n/a" if ratio is None else f"{ratio:.2f}x",
+                _target(result),
+            )
+        )
+    return rows
+
+
+def render_table(results: Sequence[Result]) -> str:
+    """Return the results as a plain-text table with the ratio column."""
+    rows = [HEADERS, *_rows(results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    skipped = Counter(
+        (impl, reason) for result in results for impl, reason in result.skipped.items()
+    )
+    if skipped:
+        lines += ["", "not measured:"]
+        lines += [
+            f"  {impl} ({count} workloads): {reason}"
+            for (impl, reason), count in skipped.items()
+        ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _redis_server_version() -> str:
+    try:
+        out = subprocess.run(
+            ["redis-server", "--version"], capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    for word in out.split():
+        if word.startswith("v="):
+            return word[2:]
+    return out.strip()
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def environment() -> list[tuple[str, str]]:
+    """Return the machine, software versions and date of this run."""
+    versions = []
+    for name in DISTRIBUTIONS:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{name} (not installed)")
+    return [
+        ("date", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ("machine", f"{_cpu()}, {os.cpu_count()} CPUs, {platform.platform()}"),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("redis-server", _redis_server_version()),
+        ("packages", ", ".join(versions)),
+    ]
+
+
+def plot(results: Sequence[Result], path: Path) -> None:
+    """Draw group_send latency against group size, one line per layer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    lines: dict[str, list[tuple[int, float]]] = {}
+    for result in results:
+        if result.workload.plot is None:
+            continue
+        label, size = result.workload.plot
+        for impl in (CHANNELS.name, LITE.name):
+            value = result.median(impl)
+            if value is not None:
+                lines.setdefault(f"{impl}, {label}", []).append((size, value))
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    for label, points in sorted(lines.items()):
+        sizes, values = zip(*sorted(points), strict=True)
+        style = "--" if label.startswith(f"{CHANNELS.name},") else "-"
+        axes.plot(sizes, values, style, marker="o", label=label)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("group size (members)")
+    axes.set_ylabel("group_send until all receive (ms, median)")
+    axes.set_title("Group fan-out latency")
+    axes.grid(True, which="both", alpha=0.3)
+    if lines:
+        axes.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    pyplot.close(figure)
+
+
+def _list_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in rows:
+        # A leading "-" (a negative figure) would start a nested bullet list.
+        cells = [re.sub(r"^([-+])", r"\\\1", c.replace("*", r"\*")) for c in row]
+        lines.append(f"   * - {cells[0]}")
+        lines += [f"     - {cell}" for cell in cells[1:]]
+    return lines
+
+
+def render_rst(results: Sequence[Result], scale: Scale, command: str) -> str:
+    """Return the benchmark results page, in reStructuredText."""
+    title = "Benchmarks against Django Channels"
+    lines = [title, "=" * len(title), ""]
+    lines += [
+        "channels_lite and Django Channels (with channels_redis and daphne) run",
+        "the same workloads in one run on one machine, alternating between the",
+        "two implementations round after round; each figure is the median of",
+        f"{scale.rounds} rounds. On a shared machine absolute figures drift, so",
+        "read the **ratio** column: above 1 means channels_lite does better",
+        "(higher throughput, lower latency or less memory).",
+        "",
+        "Regenerate this page with ``python -m benchmarks`` from a checkout with",
+        "the ``bench`` extra installed (``pip install -e '.[dev,bench]'``); this",
+        f"page comes from ``{command}``.",
+        "",
+        "Run",
+        "---",
+        "",
+    ]
+    lines += [f"- **{key}**: {value}" for key, value in environment()]
+    lines += ["", "Results", "-------", ""]
+    lines += _list_table([HEADERS, *_rows(results)])
+    lines += ["", ".. image:: " + PLOT_NAME, "   :alt: group_send latency by size", ""]
+    lines += [
+        "Workloads",
+        "---------",
+        "",
+        "Every message carries a 64-byte payload, all traffic stays on",
+        "127.0.0.1, and the harness starts and stops its own redis-server and",
+        "daphne processes (``benchmarks/`` in the repository).",
+        "",
+        f"- **layer**: {scale.layer_messages:,} messages on one channel, sent "
+        "all then received all, or by a sender and a receiver running "
+        "concurrently, on a named and on a process-local (``new_channel``) "
+        "channel. A message counts once it is both sent and received.",
+        "- **groups**: the time of ``group_add`` for each of M process-local "
+        "channels, and the median over "
+        f"{scale.group_sends} sends of the latency of one ``group_send`` until "
+        "all M members have the message. Each member is a task that loops like "
+        "a consumer (receive, count, receive again), so the latency includes "
+        "the members going back to ``receive``.",
+        f"- **websockets**: {scale.clients} clients each doing "
+        f"{scale.round_trips:,} echo round trips against an async and a sync "
+        f"consumer; {scale.connect_cycles:,} connect / echo / close cycles; a "
+        f"{scale.chat_members}-member group chat over the Redis layer where "
+        f"each member posts {scale.chat_messages} messages, one at a time; and "
+        "a bare ASGI echo app on the same daphne, the ceiling the server "
+        "allows (its ratio shows the noise of the run).",
+        f"- **memory**: daphne's RSS growth per connection with "
+        f"{scale.idle_connections:,} idle connections open, and its RSS growth "
+        f"over {scale.leak_cycles:,} connect/close cycles after "
+        f"{leak_warm_up(scale.leak_cycles):,} warm-up cycles "
+        f"(growth under {LEAK_NOISE_KIB // 1024} MiB counts as allocator noise).",
+        "",
+    ]
+    return "\n".join(lines)
