@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
-from typing import ParamSpec, TypeVar
+from contextvars import Context, ContextVar
+from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import SyncToAsync, sync_to_async
 from django.db import connections
@@ -60,8 +60,8 @@ class DatabaseSyncToAsync(SyncToAsync[_P, _R]):
     Before and after each call, the worker thread's database connections that
     are unusable or older than ``CONN_MAX_AGE`` are closed, the way Django does
     around each request. Connections inside an atomic block are kept.
-    ``thread_sensitive`` and ``executor`` mean what they mean for
-    :func:`asgiref.sync.sync_to_async`.
+    ``thread_sensitive``, ``executor`` and ``context`` mean what they mean
+    for :func:`asgiref.sync.sync_to_async` (``context`` needs asgiref 3.11).
     """
 
     def __init__(
@@ -69,8 +69,13 @@ class DatabaseSyncToAsync(SyncToAsync[_P, _R]):
         func: Callable[_P, _R],
         thread_sensitive: bool = True,
         executor: ThreadPoolExecutor | None = None,
+        context: Context | None = None,
     ) -> None:
-        super().__init__(func, thread_sensitive=thread_sensitive, executor=executor)
+        # Passed on only when given: asgiref before 3.11 has no such argument.
+        options: dict[str, Any] = {} if context is None else {"context": context}
+        super().__init__(
+            func, thread_sensitive=thread_sensitive, executor=executor, **options
+        )
         # Wrapped only after asgiref has validated (and taken the name of) func.
         self.func = _closing_connections(func)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextvars import ContextVar, copy_context
 from typing import Any
 
 import pytest
@@ -212,3 +213,13 @@ async def test_database_sync_to_async_honours_thread_sensitive_false() -> None:
     assert sensitive[0] != threading.get_ident()
     assert free[0] != threading.get_ident()
     assert free[0] != sensitive[0]
+
+
+@pytest.mark.django_db
+async def test_database_sync_to_async_runs_in_a_given_context() -> None:
+    marker: ContextVar[str] = ContextVar("marker", default="unset")
+    context = copy_context()
+    context.run(marker.set, "given")
+    read = database_sync_to_async(marker.get, context=context)
+    assert await read() == "given"
+    assert marker.get() == "unset"

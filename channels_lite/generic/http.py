@@ -19,15 +19,24 @@ class AsyncHttpConsumer(AsyncConsumer):
 
     The request body is collected, then :meth:`handle` is called with it.
     ``handle`` answers with :meth:`send_headers` and :meth:`send_body` (or
-    :meth:`send_response` for both at once). It may wait first, for example
-    for a channel layer message (long polling), or send the body in several
-    parts with ``more_body=True`` (streaming, server-sent events); the
-    consumer keeps running until ``handle`` returns or the client goes away.
-    :meth:`disconnect` runs in both cases.
+    :meth:`send_response` for both at once), and may send the body in several
+    parts with ``more_body=True`` (streaming, server-sent events). Messages
+    are handled one at a time, so while ``handle`` runs neither channel layer
+    messages nor the client's disconnect are seen.
+
+    The consumer stops, running :meth:`disconnect`, once ``handle`` has
+    returned and the response is finished, or when the client goes away. A
+    ``handle`` that returns with the response started but unfinished (last
+    part sent with ``more_body=True``) leaves the consumer running, so that a
+    channel layer handler can finish it: long polling, as in Channels'
+    documented example (which Channels itself stops short of).
     """
 
     body: list[bytes]
     """The request body parts received so far."""
+
+    _response_open = False
+    _request_handled = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Accept and ignore constructor arguments, as Channels' consumers do."""
@@ -50,6 +59,7 @@ class AsyncHttpConsumer(AsyncConsumer):
             header_list = list(headers.items())
         else:
             header_list = list(headers)
+        self._response_open = True
         await self.send(
             {"type": "http.response.start", "status": status, "headers": header_list}
         )
@@ -61,6 +71,7 @@ class AsyncHttpConsumer(AsyncConsumer):
         """
         if not isinstance(body, bytes | bytearray | memoryview):
             raise TypeError(f"body must be bytes, not {type(body).__name__}")
+        self._response_open = more_body
         await self.send(
             {"type": "http.response.body", "body": bytes(body), "more_body": more_body}
         )
@@ -85,16 +96,24 @@ class AsyncHttpConsumer(AsyncConsumer):
     async def disconnect(self) -> None:
         """Clean up after the response or the client's departure; send nothing."""
 
+    async def dispatch(self, message: Message) -> None:
+        """Call the handler for ``message``; stop once the response is done."""
+        await super().dispatch(message)
+        if self._request_handled and not self._response_open:
+            await self.disconnect()
+            raise StopConsumer
+
     async def http_request(self, message: Message) -> None:
-        """Collect a body part; once complete, call :meth:`handle` and stop."""
+        """Collect a body part; once the body is complete, call :meth:`handle`."""
         if "body" in message:
             self.body.append(message["body"])
         if not message.get("more_body"):
             try:
                 await self.handle(b"".join(self.body))
-            finally:
+            except BaseException:
                 await self.disconnect()
-            raise StopConsumer
+                raise
+            self._request_handled = True
 
     async def http_disconnect(self, message: Message) -> None:
         """Run :meth:`disconnect` and stop: the client has gone away."""

@@ -96,9 +96,12 @@ class _WebsocketMixin(AsyncConsumer):
     _closed_by_error = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Accept and ignore constructor arguments, as Channels' consumers do."""
-        if self.groups is None:
-            self.groups = []
+        """Accept and ignore constructor arguments, as Channels' consumers do.
+
+        Each instance gets its own copy of ``groups``, so a consumer that
+        adds a group for its connection never adds it for every other one.
+        """
+        self.groups = [] if self.groups is None else list(self.groups)
 
     async def dispatch(self, message: Message) -> None:
         """Call the handler for ``message``; a failing handler closes the socket.
@@ -152,13 +155,19 @@ class _WebsocketMixin(AsyncConsumer):
             yield self.close()
 
     def _disconnect_steps(self, message: Message) -> Steps:
-        """Leave the groups, run ``disconnect``, then stop the consumer."""
-        if self.groups:
-            layer = self._groups_layer()
-            for group in self.groups:
-                yield layer.group_discard(group, self.channel_name)
-        # ASGI servers report 1005 when the client's close frame had no code.
-        yield self.disconnect(message.get("code", 1005))
+        """Leave the groups, run ``disconnect``, then stop the consumer.
+
+        ``disconnect`` runs even if leaving a group fails (a layer outage,
+        say); the failure is raised after it.
+        """
+        try:
+            if self.groups:
+                layer = self._groups_layer()
+                for group in self.groups:
+                    yield layer.group_discard(group, self.channel_name)
+        finally:
+            # ASGI servers report 1005 when the client's close frame had no code.
+            yield self.disconnect(message.get("code", 1005))
         raise StopConsumer
 
 

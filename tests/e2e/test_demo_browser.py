@@ -8,7 +8,11 @@ explicitly so that Selenium Manager never downloads anything.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ from channels_lite.testing.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
+TESTPROJECT = Path(__file__).resolve().parents[2] / "testproject"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 30.0
@@ -41,20 +46,53 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Serve the demo project, with the chat bot's worker in-process."""
-    database = tmp_path_factory.mktemp("demo") / "db.sqlite3"
-    server = LiveServer(
-        settings_module="testproject.settings",
-        workers=["chat-bot"],
-        env={
-            "CHANNELS_LITE_DEMO_DB": str(database),
-            "CHANNELS_LITE_REDIS_URL": "",
-        },
-    )
-    with server:
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("inmemory", id="inmemory"),
+        pytest.param("redis", id="redis", marks=pytest.mark.redis),
+    ],
+)
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Serve the demo project and run the chat bot's worker.
+
+    On the in-memory layer the worker runs in the server's process; over
+    Redis it is a separate ``manage.py runworker chat-bot``, as in production.
+    """
+    env = {"CHANNELS_LITE_DEMO_DB": str(tmp_path_factory.mktemp("demo") / "db")}
+    if request.param == "redis":
+        env["CHANNELS_LITE_REDIS_URL"] = request.getfixturevalue("redis_server").url
+        with (
+            _bot_worker(env),
+            LiveServer(settings_module="testproject.settings", env=env) as server,
+        ):
+            yield server
+        return
+    env["CHANNELS_LITE_REDIS_URL"] = ""
+    with LiveServer(
+        settings_module="testproject.settings", workers=["chat-bot"], env=env
+    ) as server:
         yield server
+
+
+@contextlib.contextmanager
+def _bot_worker(env: dict[str, str]) -> Iterator[None]:
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "runworker", "chat-bot"],
+        cwd=TESTPROJECT,
+        env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "testproject.settings"},
+    )
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(15)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from channels_lite.consumer import AsyncConsumer
 from channels_lite.generic.http import AsyncHttpConsumer
 from channels_lite.layers import InMemoryChannelLayer
 from channels_lite.testing import ApplicationCommunicator, HttpCommunicator
-from channels_lite.types import Message
 
 TIMEOUT = 5.0
 
@@ -71,20 +70,21 @@ class EventStream(AsyncHttpConsumer):
 
 
 class LongPoll(AsyncHttpConsumer):
-    """Wait for a channel layer message, then answer with its text."""
+    """Start the response, then finish it with a channel layer message."""
+
+    disconnects: ClassVar[list[str]] = []
 
     async def handle(self, body: bytes) -> None:
         assert self.channel_layer is not None
         await self.channel_layer.group_add("pollers", self.channel_name)
         await self.send_headers(headers=[(b"content-type", b"text/plain")])
+        await self.send_body(b"", more_body=True)
 
     async def poll_result(self, event: dict[str, Any]) -> None:
         await self.send_body(event["text"].encode())
 
-    async def http_request(self, message: Message) -> None:
-        # Keep running after handle() so the layer message can arrive.
-        if not message.get("more_body"):
-            await self.handle(b"".join(self.body))
+    async def disconnect(self) -> None:
+        self.disconnects.append("disconnect")
 
 
 async def test_http_consumer_sends_response_with_status_headers_body(
@@ -202,17 +202,36 @@ async def test_http_consumer_streams_server_sent_events(
 async def test_http_consumer_long_polls_a_channel_layer_message(
     inmemory_channel_layer: InMemoryChannelLayer,
 ) -> None:
+    LongPoll.disconnects.clear()
     communicator = ApplicationCommunicator(LongPoll.as_asgi(), HTTP_SCOPE)
     await communicator.send_input({"type": "http.request", "body": b""})
     assert (await communicator.receive_output(TIMEOUT))["status"] == 200
-    # The headers went out after joining the group: the poll is registered.
-    assert await communicator.receive_nothing()
+    assert (await communicator.receive_output(TIMEOUT))["more_body"] is True
+    # The response went out after joining the group: the poll is registered.
     await inmemory_channel_layer.group_send(
         "pollers", {"type": "poll.result", "text": "news"}
     )
     body = await communicator.receive_output(TIMEOUT)
     assert (body["body"], body["more_body"]) == (b"news", False)
-    communicator.stop()
+    await communicator.wait(TIMEOUT)
+    assert communicator.future.done()
+    assert not communicator.future.cancelled()
+    assert LongPoll.disconnects == ["disconnect"]
+
+
+async def test_http_consumer_open_response_ends_on_client_disconnect(
+    inmemory_channel_layer: InMemoryChannelLayer,
+) -> None:
+    LongPoll.disconnects.clear()
+    communicator = ApplicationCommunicator(LongPoll.as_asgi(), HTTP_SCOPE)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    await communicator.receive_output(TIMEOUT)
+    await communicator.receive_output(TIMEOUT)
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(TIMEOUT)
+    assert communicator.future.done()
+    assert not communicator.future.cancelled()
+    assert LongPoll.disconnects == ["disconnect"]
 
 
 def test_http_consumer_ignores_constructor_arguments() -> None:

@@ -424,6 +424,17 @@ def test_websocket_groups_are_not_shared_between_instances() -> None:
 
 
 @pytest.mark.parametrize("base", ECHOES)
+def test_websocket_class_groups_are_copied_per_instance(
+    base: type[AsyncConsumer],
+) -> None:
+    consumer = configured(base, groups=["lobby"])
+    first, second = consumer(), consumer()
+    first.groups.append("user-1")  # type: ignore[attr-defined]
+    assert second.groups == ["lobby"]  # type: ignore[attr-defined]
+    assert consumer.groups == ["lobby"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("base", ECHOES)
 async def test_websocket_groups_without_layer_close_1011(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -460,6 +471,27 @@ async def test_websocket_groups_are_left_on_disconnect(
     assert len(inmemory_channel_layer.groups["room"]) == 1
     await communicator.disconnect(timeout=TIMEOUT)
     assert not inmemory_channel_layer.groups.get("room")
+
+
+@pytest.mark.parametrize("base", ECHOES)
+async def test_websocket_disconnect_runs_when_leaving_groups_fails(
+    base: type[AsyncConsumer],
+    inmemory_channel_layer: InMemoryChannelLayer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def layer_down(group: str, channel: str) -> None:
+        raise ConnectionError("layer down")
+
+    consumer = configured(base, groups=["room"])
+    communicator = await connected(consumer)
+    monkeypatch.setattr(inmemory_channel_layer, "group_discard", layer_down)
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        await communicator.disconnect(code=4000, timeout=TIMEOUT)
+    assert consumer.disconnects == [4000]  # type: ignore[attr-defined]
+    [record] = caplog.records
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "layer down"
 
 
 @pytest.mark.parametrize("base", ECHOES)

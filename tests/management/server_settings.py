@@ -3,7 +3,7 @@
 They are the test suite's settings with DEBUG on (``RUNSERVER_TEST_DEBUG=0``
 turns it off) and ASGI_APPLICATION taken from
 ``RUNSERVER_TEST_ASGI_APPLICATION`` when set (an empty value leaves the
-setting out).
+setting out). ``RUNSERVER_TEST_REDIS_URL`` switches the channel layer to Redis.
 """
 
 from __future__ import annotations
@@ -23,3 +23,12 @@ _application = os.environ.get(
 )
 if _application:
     ASGI_APPLICATION = _application
+
+_redis_url = os.environ.get("RUNSERVER_TEST_REDIS_URL", "")
+if _redis_url:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_lite.layers.redis.RedisChannelLayer",
+            "CONFIG": {"hosts": [_redis_url]},
+        }
+    }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import Callable
 
 import pytest
 
+from channels_lite.layers.redis import RedisChannelLayer
 from tests.management.conftest import Command
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -78,3 +80,32 @@ def test_runworker_requires_channels(start_command: StartCommand) -> None:
     worker = start_command("runworker")
     assert worker.wait() == 2
     assert "the following arguments are required: channels" in worker.text()
+
+
+@pytest.mark.redis
+async def test_runworker_over_redis_leaves_untaken_messages_in_redis(
+    start_command: StartCommand, redis_url: str
+) -> None:
+    layer = RedisChannelLayer(hosts=[redis_url])
+    worker = start_command(
+        "runworker", "slow", env={"RUNSERVER_TEST_REDIS_URL": redis_url}
+    )
+    try:
+        await asyncio.to_thread(worker.wait_for_output, "Running worker")
+        for number in range(4):
+            await layer.send("slow", {"type": "slow", "n": number})
+        await asyncio.to_thread(worker.wait_for_output, "started 0")
+        worker.signal(signal.SIGTERM)
+        await asyncio.to_thread(worker.wait_for_output, "Worker shutting down")
+        worker.signal(signal.SIGUSR1)
+        assert await asyncio.to_thread(worker.wait) == 0
+        async with asyncio.timeout(10):
+            left = [(await layer.receive("slow"))["n"] for _ in range(2)]
+    finally:
+        await layer.flush()
+        await layer.close()
+    output = worker.text()
+    assert "finished 0" in output
+    assert "finished 1" in output
+    assert "started 2" not in output
+    assert left == [2, 3]
