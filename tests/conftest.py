@@ -7,7 +7,11 @@ from pytest_django import Settings
 
 from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
 
-pytest_plugins = ["channels_lite.testing.pytest", "tests._redis"]
+pytest_plugins = [
+    "channels_lite.testing.pytest",
+    "tests._redis",
+    "tests._redis_cluster",
+]
 
 
 @pytest.fixture

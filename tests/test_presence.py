@@ -35,6 +35,7 @@ LAYERS = [
     pytest.param("inmemory", id="inmemory"),
     pytest.param("redis", id="redis", marks=pytest.mark.redis),
     pytest.param("sharded", id="redis-sharded", marks=pytest.mark.redis),
+    pytest.param("cluster", id="redis-cluster", marks=pytest.mark.redis),
 ]
 
 
@@ -43,6 +44,9 @@ def build_layer(request: pytest.FixtureRequest) -> BaseChannelLayer:
         return InMemoryChannelLayer()
     from channels_lite.layers.redis import RedisChannelLayer
 
+    if request.param == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        return RedisChannelLayer(hosts=[{"cluster": [url]}])
     hosts = [request.getfixturevalue("redis_url")]
     if request.param == "sharded":
         hosts.append(request.getfixturevalue("second_redis_url"))

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from django.test import override_settings
 from websockets.asyncio.client import connect
 
-from tests.docs._examples import example
+from channels_lite.layers.redis import RedisChannelLayer
+from tests.docs._examples import example, load_settings
 from tests.docs._server import HOST, free_port, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
@@ -58,3 +60,31 @@ async def test_a_room_spans_two_servers(two_servers: list[int]) -> None:
         received = [json.loads(await bob.recv()), json.loads(await bob.recv())]
         assert {"message": "hello from server one"} in received
         assert json.loads(await alice.recv()) == {"message": "and back"}
+
+
+def test_cluster_settings_name_startup_nodes() -> None:
+    with override_settings(**load_settings("deployment/settings_cluster.py")):
+        layer = RedisChannelLayer(**settings_config())
+    (host,) = layer.hosts
+    assert host.cluster_nodes == (
+        "redis://redis-a.internal:6379",
+        "redis://redis-b.internal:6379",
+    )
+    assert host.options == {"socket_connect_timeout": 2}
+
+
+def test_sentinel_settings_name_the_master() -> None:
+    with override_settings(**load_settings("deployment/settings_sentinel.py")):
+        layer = RedisChannelLayer(**settings_config())
+    (host,) = layer.hosts
+    assert host.master_name == "channels"
+    assert len(host.sentinels) == 3
+    assert host.sentinel_options == {"socket_timeout": 1}
+
+
+def settings_config() -> dict[str, Any]:
+    from django.conf import settings
+
+    layers: dict[str, dict[str, Any]] = settings.CHANNEL_LAYERS
+    config: dict[str, Any] = layers["default"]["CONFIG"]
+    return config

@@ -22,6 +22,9 @@ LayerFactory: TypeAlias = Callable[..., BaseChannelLayer]
 LAYER_FACTORIES = [
     pytest.param("inmemory_layer_factory", id="inmemory"),
     pytest.param("redis_layer_factory", id="redis", marks=pytest.mark.redis),
+    pytest.param(
+        "redis_cluster_layer_factory", id="redis-cluster", marks=pytest.mark.redis
+    ),
 ]
 
 
@@ -50,6 +53,26 @@ async def redis_layer_factory(redis_url: str) -> AsyncIterator[LayerFactory]:
 
     def factory(**config: Any) -> BaseChannelLayer:
         config.setdefault("hosts", [redis_url])
+        layer = RedisChannelLayer(**config)
+        built.append(layer)
+        return layer
+
+    yield factory
+    for layer in built:
+        await layer.close()
+
+
+@pytest.fixture
+async def redis_cluster_layer_factory(
+    redis_cluster_url: str,
+) -> AsyncIterator[LayerFactory]:
+    """Build Redis layers on the session's emptied Redis Cluster."""
+    from channels_lite.layers.redis import RedisChannelLayer
+
+    built: list[BaseChannelLayer] = []
+
+    def factory(**config: Any) -> BaseChannelLayer:
+        config.setdefault("hosts", [{"cluster": [redis_cluster_url]}])
         layer = RedisChannelLayer(**config)
         built.append(layer)
         return layer

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from redis.commands.core import AsyncScript
 
+from channels_lite.layers.redis import _cluster
+
 if TYPE_CHECKING:
     from channels_lite.layers.redis.client import Shard
     from channels_lite.layers.redis.layer import RedisChannelLayer
@@ -131,6 +133,8 @@ class RedisPresenceStore:
                 for name, source in _SOURCES.items()
             }
         async with shard.translate_errors():
+            if shard.config.cluster_nodes:
+                return await _cluster.run(shard.client, scripts[script], keys, args)
             return await scripts[script](keys=keys, args=args)
 
     async def _on_room(self, room: str, script: str, args: Sequence[Any]) -> Any:

@@ -34,6 +34,7 @@ from redis.commands.core import AsyncScript
 from redis.retry import Retry
 
 from channels_lite.exceptions import ChannelLayerUnavailable
+from channels_lite.layers.redis import _cluster as cluster
 
 __all__ = [
     "DEFAULT_CONNECTION_OPTIONS",
@@ -67,6 +68,9 @@ _WAIT_CONNECTIONS = 10_000
 _UNAVAILABLE = (
     redis_exceptions.ConnectionError,
     redis_exceptions.TimeoutError,
+    # A Redis Cluster between a master's failure and its replica's promotion.
+    redis_exceptions.ClusterDownError,
+    redis_exceptions.TryAgainError,
     OSError,
 )
 
@@ -98,6 +102,7 @@ class HostConfig:
     sentinels: tuple[tuple[str, int], ...] = ()
     master_name: str | None = None
     sentinel_options: dict[str, Any] = field(default_factory=dict)
+    cluster_nodes: tuple[str, ...] = ()
 
 
 def _redact(url: str) -> str:
@@ -108,8 +113,25 @@ def _redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"***@{netloc}"))
 
 
+def _parse_cluster(options: dict[str, Any]) -> HostConfig:
+    nodes = options.pop("cluster")
+    if isinstance(nodes, str | bytes) or not nodes:
+        raise ImproperlyConfigured(
+            f"'cluster' must list the URLs of startup nodes, not {nodes!r}"
+        )
+    urls = tuple(str(url) for url in nodes)
+    return HostConfig(
+        ident="cluster:" + ",".join(sorted(urls)),
+        label="cluster " + ",".join(_redact(url) for url in urls),
+        options=options,
+        cluster_nodes=urls,
+    )
+
+
 def _parse_dict(entry: dict[str, Any]) -> HostConfig:
     options = dict(entry)
+    if "cluster" in options:
+        return _parse_cluster(options)
     if "master_name" in options:
         master = str(options.pop("master_name"))
         sentinels = tuple(
@@ -231,17 +253,26 @@ class Shard:
         # Commands share a bounded pool and wait for a free connection;
         # blocking waits get their own pool so they can never starve sends.
         self.client = self._connect(config, options, blocking_pool=True)
-        self.waiter = self._connect(
-            config, {**options, "max_connections": _WAIT_CONNECTIONS}
+        # A cluster's blocking waits use per-node clients of their own.
+        self.waiter = (
+            self.client
+            if config.cluster_nodes
+            else self._connect(
+                config, {**options, "max_connections": _WAIT_CONNECTIONS}
+            )
         )
         self.scripts: dict[str, AsyncScript] = {
             name: self.client.register_script(source)
             for name, source in scripts.items()
         }
+        if config.cluster_nodes:
+            self.scripts.update(cluster.register_scripts(self.client))
 
     def _connect(
         self, config: HostConfig, options: dict[str, Any], blocking_pool: bool = False
     ) -> Redis:
+        if config.cluster_nodes:
+            return cluster.connect(config.cluster_nodes, options)
         if config.master_name is not None:
             if self._sentinel is None:
                 self._sentinel = Sentinel(  # type: ignore[no-untyped-call]
@@ -278,7 +309,13 @@ class Shard:
     async def run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """Run a registered Lua script (EVALSHA, loading it once if needed)."""
         async with self.translate_errors():
-            return await self.scripts[script](keys=keys, args=args)
+            if not self.config.cluster_nodes:
+                return await self.scripts[script](keys=keys, args=args)
+            if script in cluster.SPLIT_SCRIPTS:
+                return await cluster.run_split(
+                    self.client, self.scripts, script, keys, args
+                )
+            return await cluster.run(self.client, self.scripts[script], keys, args)
 
     async def wait_for_entry(self, key: str) -> bool:
         """Wait up to the block timeout for ``key`` to hold an entry; keep it."""
@@ -287,6 +324,8 @@ class Shard:
             # removes nothing, so a cancelled wait cannot lose a message.
             # redis-py's stubs say int, but Redis takes fractional seconds.
             timeout: Any = self.block_timeout
+            if self.config.cluster_nodes:
+                return await cluster.wait_for_entry(self.client, key, timeout)
             found = await self.waiter.blmove(key, key, timeout, "LEFT", "LEFT")
         return found is not None
 
@@ -306,6 +345,9 @@ class Shard:
 
     async def aclose(self) -> None:
         """Close this shard's connections."""
+        if self.config.cluster_nodes:
+            await cluster.aclose(self.client)
+            return
         await self.client.aclose(close_connection_pool=True)
         await self.waiter.aclose(close_connection_pool=True)
         if self._sentinel is not None:

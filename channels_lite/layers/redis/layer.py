@@ -80,7 +80,9 @@ class RedisChannelLayer(BaseChannelLayer):
       ``unix://``), ``(host, port)`` pairs, dicts of redis-py connection
       options (or ``{"address": url, **options}``), or Sentinel entries
       ``{"sentinels": [(host, port), ...], "master_name": name,
-      "sentinel_kwargs": {...}, **options}``. Several hosts shard the layer.
+      "sentinel_kwargs": {...}, **options}``, or Redis Cluster entries
+      ``{"cluster": [url, ...], **options}`` (startup nodes of one cluster).
+      Several hosts shard the layer.
     * ``prefix``: the prefix of every Redis key (default ``"asgi"``).
     * ``expiry``: seconds a message waits to be received (default 60); an
       expired message is never delivered.

@@ -1,0 +1,131 @@
+"""The Redis layer on a real Redis Cluster (three masters on loopback ports).
+
+The layer contract suite also runs on the cluster (``redis-cluster`` in
+``tests/layers/conftest.py``); these tests cover what is particular to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from redis.crc import key_slot
+
+from channels_lite.exceptions import ChannelLayerUnavailable
+from channels_lite.layers.redis import RedisChannelLayer
+from channels_lite.layers.redis.client import parse_hosts
+from tests._redis_cluster import RedisClusterProcesses, _free_cluster_port
+
+pytestmark = pytest.mark.redis
+
+TIMEOUT = 20
+
+
+@pytest.fixture
+async def layer(redis_cluster_url: str) -> AsyncIterator[RedisChannelLayer]:
+    built = RedisChannelLayer(hosts=[{"cluster": [redis_cluster_url]}])
+    yield built
+    await built.close()
+
+
+def test_cluster_entry_lists_startup_nodes() -> None:
+    (config,) = parse_hosts(
+        [{"cluster": ["redis://b:7001", "redis://a:7000"], "socket_timeout": 5}]
+    )
+
+    assert config.cluster_nodes == ("redis://b:7001", "redis://a:7000")
+    assert config.ident == "cluster:redis://a:7000,redis://b:7001"
+    assert config.options == {"socket_timeout": 5}
+
+
+@pytest.mark.parametrize(
+    "nodes",
+    [
+        pytest.param([], id="empty"),
+        pytest.param("redis://a:7000", id="string"),
+    ],
+)
+def test_cluster_entry_needs_a_list_of_urls(nodes: object) -> None:
+    with pytest.raises(ImproperlyConfigured, match="'cluster' must list the URLs"):
+        parse_hosts([{"cluster": nodes}])
+
+
+def test_cluster_label_hides_passwords() -> None:
+    (config,) = parse_hosts([{"cluster": ["redis://:secret@a:7000"]}])
+
+    assert "secret" not in config.label
+
+
+def owners(cluster: RedisClusterProcesses) -> dict[int, int]:
+    """Map every slot to the port of the master serving it."""
+    with cluster.client(cluster.ports[0]) as client:
+        ranges: Any = client.execute_command("CLUSTER", "SLOTS")
+    found = {}
+    for start, end, master, *_ in ranges:
+        for slot in range(start, end + 1):
+            found[slot] = int(master[1])
+    return found
+
+
+async def test_group_send_reaches_members_on_every_node(
+    layer: RedisChannelLayer, redis_cluster: RedisClusterProcesses
+) -> None:
+    channels = [f"test.member{n}" for n in range(30)]
+    local = [await layer.new_channel() for _ in range(3)]
+    for channel in channels + local:
+        await layer.group_add("spread", channel)
+    slots = owners(redis_cluster)
+    nodes = {slots[key_slot(layer.keys.queue(c).encode())] for c in channels}
+
+    await layer.group_send("spread", {"type": "test.message"})
+
+    assert len(nodes) == 3
+    async with asyncio.timeout(TIMEOUT):
+        for channel in channels + local:
+            assert await layer.receive(channel) == {"type": "test.message"}
+
+
+def move_slot(cluster: RedisClusterProcesses, slot: int, source: int) -> int:
+    """Migrate ``slot`` and its keys from port ``source`` to another master."""
+    target = next(port for port in cluster.masters() if port != source)
+    with cluster.client(source) as src, cluster.client(target) as dst:
+        source_id = src.execute_command("CLUSTER", "MYID")
+        target_id = dst.execute_command("CLUSTER", "MYID")
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        keys = src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 1000)
+        if keys:
+            src.execute_command(
+                "MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", *keys
+            )
+        for port in cluster.masters():
+            with cluster.client(port) as client:
+                client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+    return target
+
+
+async def test_layer_follows_a_slot_moved_to_another_node(
+    layer: RedisChannelLayer, redis_cluster: RedisClusterProcesses
+) -> None:
+    await layer.send("test.moving", {"type": "test.message", "n": 1})
+    slot = key_slot(layer.keys.queue("test.moving").encode())
+    source = owners(redis_cluster)[slot]
+
+    target = move_slot(redis_cluster, slot, source)
+    await layer.send("test.moving", {"type": "test.message", "n": 2})
+
+    assert owners(redis_cluster)[slot] == target
+    async with asyncio.timeout(TIMEOUT):
+        assert (await layer.receive("test.moving"))["n"] == 1
+        assert (await layer.receive("test.moving"))["n"] == 2
+
+
+async def test_layer_reports_a_cluster_that_cannot_be_reached() -> None:
+    url = f"redis://127.0.0.1:{_free_cluster_port()}"
+    layer = RedisChannelLayer(hosts=[{"cluster": [url], "socket_connect_timeout": 1}])
+    with pytest.raises(ChannelLayerUnavailable, match="cannot be connected"):
+        await layer.send("test.nowhere", {"type": "test.message"})
+    await layer.close()
