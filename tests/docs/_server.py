@@ -85,6 +85,27 @@ def serving(
         _stop(process)
 
 
+@contextlib.contextmanager
+def running(
+    project: Path, *args: str, log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``python *args`` in ``project`` until the block ends (a worker, say)."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=project,
+            env=project_env(**(env or {})),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        _stop(process)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)

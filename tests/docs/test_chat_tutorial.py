@@ -78,10 +78,10 @@ def test_project_tests_pass_as_the_page_says() -> None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """Serve the finished project with daphne, started as the page says."""
+    """Serve the finished project with ``manage.py runserver``, as the page says."""
     port = free_port()
-    log = tmp_path_factory.mktemp("chatsite") / "daphne.log"
-    args = ("-m", "daphne", "-b", HOST, "-p", str(port), "mysite.asgi:application")
+    log = tmp_path_factory.mktemp("chatsite") / "runserver.log"
+    args = ("manage.py", "runserver", f"{HOST}:{port}")
     with serving(example("chatsite/"), *args, port=port, log=log):
         yield port
 

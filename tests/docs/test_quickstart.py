@@ -58,6 +58,24 @@ def daphne_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         yield port
 
 
+@pytest.fixture(scope="module")
+def runserver_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Serve the project with ``manage.py runserver``, as the page says."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("quickstart") / "runserver.log"
+    args = ("manage.py", "runserver", f"{HOST}:{port}")
+    with serving(example("quickstart/"), *args, port=port, log=log):
+        yield port
+
+
+@pytest.mark.e2e
+async def test_runserver_serves_the_echo_socket(runserver_port: int) -> None:
+    url = f"ws://{HOST}:{runserver_port}/ws/echo/"
+    async with asyncio.timeout(TIMEOUT), connect(url) as ws:
+        await ws.send("hello")
+        assert await ws.recv() == "hello"
+
+
 @pytest.mark.e2e
 async def test_daphne_serves_the_echo_socket(daphne_port: int) -> None:
     url = f"ws://{HOST}:{daphne_port}/ws/echo/"

@@ -32,8 +32,8 @@ CHROMEDRIVER = shutil.which("chromedriver")
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    log = tmp_path_factory.mktemp("browser") / "daphne.log"
-    args = ("-m", "daphne", "-b", HOST, "-p", str(port), "mysite.asgi:application")
+    log = tmp_path_factory.mktemp("browser") / "runserver.log"
+    args = ("manage.py", "runserver", f"{HOST}:{port}")
     with serving(example("chatsite/"), *args, port=port, log=log):
         yield f"http://{HOST}:{port}"
 
