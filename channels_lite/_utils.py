@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, TypeAlias
 
@@ -53,7 +52,8 @@ async def await_many_dispatch(
         while True:
             await dispatch(await source())
     loop = asyncio.get_running_loop()
-    ready: deque[asyncio.Task[Any]] = deque()
+    # At most one finished task per source: a list is smaller than a deque.
+    ready: list[asyncio.Task[Any]] = []
     wakeup: asyncio.Future[None] | None = None
 
     def arrived(task: asyncio.Task[Any]) -> None:
@@ -72,7 +72,7 @@ async def await_many_dispatch(
             if not ready:
                 wakeup = loop.create_future()
                 await wakeup
-            task = ready.popleft()
+            task = ready.pop(0)
             source = tasks.pop(task)
             await dispatch(task.result())
             tasks[start(source)] = source

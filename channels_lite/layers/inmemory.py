@@ -53,7 +53,9 @@ class _Channel:
         self.name = name
         self.capacity = capacity
         self.messages: deque[_Entry] = deque()
-        self.waiters: deque[asyncio.Future[None]] = deque()
+        # A list, not a deque: a channel rarely has more than one waiter, and
+        # an empty deque costs every idle consumer a 64-slot block.
+        self.waiters: list[asyncio.Future[None]] = []
         # Whether the layer's expiry heap holds an entry for this channel.
         self.scheduled = False
 
@@ -70,7 +72,7 @@ class _Channel:
     def wake_one(self) -> None:
         """Wake the longest-waiting receiver that can still run."""
         while self.waiters:
-            waiter = self.waiters.popleft()
+            waiter = self.waiters.pop(0)
             if not waiter.done() and _resolve(waiter):
                 return
 
