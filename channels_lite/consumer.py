@@ -182,9 +182,11 @@ class SyncConsumer(AsyncConsumer):
     ``send`` queues the message and returns at once, where Channels blocks
     until the server has taken it: a task on the event loop sends queued
     messages in order, so a handler costs one trip to the loop instead of one
-    per message. Everything queued is sent before the consumer ends. If the
-    server's ``send`` fails, later ``send`` calls raise its error, and so does
-    the consumer when it ends.
+    per message. Everything queued is sent before the consumer ends, unless
+    the consumer is cancelled (the server's ``application_close_timeout``, a
+    communicator's timeout): a forced stop discards what is still queued, as
+    the server would discard it anyway. If the server's ``send`` fails, later
+    ``send`` calls raise its error, and so does the consumer when it ends.
     """
 
     _sync: ClassVar[bool] = True
