@@ -1,4 +1,5 @@
-# chat/consumers.py
+# chat/consumers.py: the synchronous chat consumer, in the shape of Channels'
+# tutorial (part 2), with only the import path changed to channels_lite.
 import json
 
 from asgiref.sync import async_to_sync
@@ -10,33 +11,24 @@ class ChatConsumer(WebsocketConsumer):
     def connect(self):
         self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
         self.room_group_name = f"chat_{self.room_name}"
-
-        # Join room group
         async_to_sync(self.channel_layer.group_add)(
             self.room_group_name, self.channel_name
         )
-
         self.accept()
 
     def disconnect(self, close_code):
-        # Leave room group
         async_to_sync(self.channel_layer.group_discard)(
             self.room_group_name, self.channel_name
         )
 
-    # Receive message from WebSocket
     def receive(self, text_data):
-        text_data_json = json.loads(text_data)
-        message = text_data_json["message"]
-
-        # Send message to room group
+        # Relay a frame from this browser to everybody in the room.
+        payload = json.loads(text_data)
         async_to_sync(self.channel_layer.group_send)(
-            self.room_group_name, {"type": "chat.message", "message": message}
+            self.room_group_name,
+            {"type": "chat.message", "message": payload["message"]},
         )
 
-    # Receive message from room group
     def chat_message(self, event):
-        message = event["message"]
-
-        # Send message to WebSocket
-        self.send(text_data=json.dumps({"message": message}))
+        # A room message arrived over the channel layer: pass it to the browser.
+        self.send(text_data=json.dumps({"message": event["message"]}))

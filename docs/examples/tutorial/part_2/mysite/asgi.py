@@ -1,4 +1,5 @@
-# mysite/asgi.py
+# mysite/asgi.py: HTTP goes to Django, websockets through origin and auth
+# checks to the chat routes.
 import os
 
 from django.core.asgi import get_asgi_application
@@ -8,8 +9,7 @@ from channels_lite.routing import ProtocolTypeRouter, URLRouter
 from channels_lite.security.websocket import AllowedHostsOriginValidator
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
-# Initialize Django ASGI application early to ensure the AppRegistry
-# is populated before importing code that may import ORM models.
+# Set Django up before the chat app is imported: its modules may use models.
 django_asgi_app = get_asgi_application()
 
 from chat.routing import websocket_urlpatterns

@@ -1,4 +1,5 @@
-# chat/consumers.py
+# chat/consumers.py: the asynchronous chat consumer, in the shape of Channels'
+# tutorial (part 3), with only the import path changed to channels_lite.
 import json
 
 from channels_lite.generic.websocket import AsyncWebsocketConsumer
@@ -8,29 +9,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
         self.room_group_name = f"chat_{self.room_name}"
-
-        # Join room group
         await self.channel_layer.group_add(self.room_group_name, self.channel_name)
-
         await self.accept()
 
     async def disconnect(self, close_code):
-        # Leave room group
         await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
 
-    # Receive message from WebSocket
     async def receive(self, text_data):
-        text_data_json = json.loads(text_data)
-        message = text_data_json["message"]
-
-        # Send message to room group
+        # Relay a frame from this browser to everybody in the room.
+        payload = json.loads(text_data)
         await self.channel_layer.group_send(
-            self.room_group_name, {"type": "chat.message", "message": message}
+            self.room_group_name,
+            {"type": "chat.message", "message": payload["message"]},
         )
 
-    # Receive message from room group
     async def chat_message(self, event):
-        message = event["message"]
-
-        # Send message to WebSocket
-        await self.send(text_data=json.dumps({"message": message}))
+        # A room message arrived over the channel layer: pass it to the browser.
+        await self.send(text_data=json.dumps({"message": event["message"]}))
