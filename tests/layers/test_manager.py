@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from django.core.signals import setting_changed
 from pytest_django import Settings
 
 from channels_lite.exceptions import InvalidChannelLayerError
@@ -57,6 +58,11 @@ def test_get_channel_layer_returns_none_without_setting(
     settings: Settings,
 ) -> None:
     del settings.CHANNEL_LAYERS
+    # pytest-django deletes without Django's setting_changed signal; send it
+    # as override_settings would, so a layer cached by an earlier test goes.
+    setting_changed.send(
+        sender=type(settings), setting="CHANNEL_LAYERS", value=None, enter=True
+    )
 
     assert get_channel_layer() is None
 
