@@ -204,6 +204,15 @@ class SendQueue:
         """Queue ``message`` from the event loop."""
         self._queue.put_nowait(message)
 
+    async def flush(self) -> None:
+        """Wait until everything queued so far is sent; raise a failure of send."""
+        if self.error is None:
+            sent = self._loop.create_future()
+            self._queue.put_nowait(sent)
+            await sent
+        if self.error is not None:
+            raise self.error
+
     async def __aenter__(self) -> SendQueue:
         self._task = self._loop.create_task(self._deliver())
         return self
@@ -225,11 +234,27 @@ class SendQueue:
 
     async def _deliver(self) -> None:
         while (message := await self._queue.get()) is not _CLOSE:
+            if isinstance(message, asyncio.Future):
+                _wake(message)  # a flush() waiting for this point
+                continue
             try:
                 await self._send(message)
             except Exception as exc:
                 self.error = exc
+                self._release_flushes()
                 return
+
+    def _release_flushes(self) -> None:
+        """Wake every queued flush(); each then raises ``error``."""
+        while not self._queue.empty():
+            message = self._queue.get_nowait()
+            if isinstance(message, asyncio.Future):
+                _wake(message)
+
+
+def _wake(flushed: asyncio.Future[None]) -> None:
+    if not flushed.done():  # its flush() may have been cancelled
+        flushed.set_result(None)
 
 
 _CLOSE = object()

@@ -53,6 +53,10 @@ def get_handler_name(message: Mapping[str, Any]) -> str:
     return name
 
 
+async def _nothing_queued() -> None:
+    """Return at once: an async consumer's sends are never queued."""
+
+
 class ConsumerApp(Protocol):
     """The ASGI application returned by :meth:`AsyncConsumer.as_asgi`."""
 
@@ -89,17 +93,24 @@ class AsyncConsumer:
     base_send: Callable[[Message], Any]
     """The server's ``send``; in sync consumers a non-blocking ordered queue."""
     _loop_send: Send
+    _server_send: Send
+    """The server's ``send`` itself, bypassing any queue."""
+    _flush: Callable[[], Awaitable[None]]
+    """Wait until the server has every message sent so far; raise its error."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run this consumer for the connection described by ``scope``."""
         self.scope = scope
+        self._server_send = send
         if not self._sync:
             self.base_send = self._loop_send = send
+            self._flush = _nothing_queued
             await self._dispatch_all(receive)
             return
         async with SendQueue(send) as queue:
             self.base_send = queue
             self._loop_send = queue.put
+            self._flush = queue.flush
             await self._dispatch_all(receive)
 
     async def _dispatch_all(self, receive: Receive) -> None:

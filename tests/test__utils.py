@@ -328,3 +328,63 @@ async def test_send_queue_cancellation_stops_without_sending() -> None:
         await task
     assert server.sent == []
     assert asyncio.all_tasks() - before == set()
+
+
+async def test_send_queue_flush_waits_for_what_is_queued() -> None:
+    server = SlowServer()
+    server.release.clear()
+    async with SendQueue(server) as queue:
+        await sync_to_async(queue)("first")
+        flushed = asyncio.create_task(queue.flush())
+        await asyncio.sleep(0)
+        assert not flushed.done()
+        server.release.set()
+        async with asyncio.timeout(TIMEOUT):
+            await flushed
+        assert server.sent == ["first"]
+
+
+async def test_send_queue_flush_raises_a_failure_of_send() -> None:
+    server = SlowServer(fail_on="bad")
+
+    async def body() -> None:
+        async with SendQueue(server) as queue:
+            await queue.put("bad")
+            async with asyncio.timeout(TIMEOUT):
+                await queue.flush()
+
+    with pytest.raises(ConnectionResetError, match="client went away"):
+        await body()
+
+
+async def test_send_queue_flush_after_a_failure_raises_at_once() -> None:
+    server = SlowServer(fail_on="bad")
+    raised: list[BaseException] = []
+
+    async def body() -> None:
+        async with SendQueue(server) as queue:
+            await queue.put("bad")
+            async with asyncio.timeout(TIMEOUT):
+                await server.failed.wait()
+                await asyncio.sleep(0)
+                try:
+                    await queue.flush()
+                except ConnectionResetError as exc:
+                    raised.append(exc)
+
+    with pytest.raises(ConnectionResetError):
+        await body()
+    assert len(raised) == 1
+
+
+async def test_send_queue_cancelled_flush_leaves_delivery_going() -> None:
+    server = SlowServer()
+    server.release.clear()
+    async with SendQueue(server) as queue:
+        await queue.put("first")
+        flushed = asyncio.create_task(queue.flush())
+        await asyncio.sleep(0)
+        flushed.cancel()
+        await queue.put("second")
+        server.release.set()
+    assert server.sent == ["first", "second"]

@@ -8,6 +8,8 @@ thread. The public classes only bind those to the signatures Channels defines.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -22,7 +24,7 @@ from channels_lite.exceptions import (
     StopConsumer,
 )
 from channels_lite.layers.base import BaseChannelLayer
-from channels_lite.types import Message
+from channels_lite.types import Message, Receive, Scope, Send
 
 __all__ = [
     "AsyncJsonWebsocketConsumer",
@@ -33,8 +35,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+CLOSE_GOING_AWAY = 1001
 CLOSE_INVALID_PAYLOAD = 1007
 CLOSE_INTERNAL_ERROR = 1011
+# Daphne (through Autobahn) refuses every close code an application sends
+# except 1000 and 3000-4999; 4007 stands in for 1007 there.
+CLOSE_INVALID_PAYLOAD_PRIVATE = 4007
 
 Headers = Iterable[tuple[bytes, bytes]]
 
@@ -93,7 +99,11 @@ class _WebsocketMixin(AsyncConsumer):
     close: Callable[..., Any]
     disconnect: Callable[[int], Any]
 
+    shutdown_timeout: float = 5.0
+    """Seconds the disconnect handling may take when the server shuts down."""
+
     _closed_by_error = False
+    _disconnecting = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Accept and ignore constructor arguments, as Channels' consumers do.
@@ -103,6 +113,31 @@ class _WebsocketMixin(AsyncConsumer):
         """
         self.groups = [] if self.groups is None else list(self.groups)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the consumer; if the server cancels it, disconnect first.
+
+        Servers cancel their applications when they shut down. The consumer
+        then leaves its groups and runs ``disconnect(1001)`` for at most
+        ``shutdown_timeout`` seconds, so no membership outlives it, and
+        re-raises the cancellation.
+        """
+        try:
+            await super().__call__(scope, receive, send)
+        except asyncio.CancelledError:
+            if not self._disconnecting:
+                await self._disconnect_on_shutdown()
+            raise
+
+    async def _disconnect_on_shutdown(self) -> None:
+        try:
+            async with asyncio.timeout(self.shutdown_timeout):
+                await self._disconnect_now(CLOSE_GOING_AWAY)
+        except Exception:
+            logger.exception(
+                "Disconnect handling failed at shutdown on websocket %s",
+                self.scope.get("path", "?"),
+            )
+
     async def dispatch(self, message: Message) -> None:
         """Call the handler for ``message``; a failing handler closes the socket.
 
@@ -111,15 +146,19 @@ class _WebsocketMixin(AsyncConsumer):
         consumer keeps running until the server reports the disconnect, so
         :meth:`disconnect` still runs and groups are still left. A failure
         while handling the disconnect itself stops the consumer.
+
+        A server that refuses to send 1011 on request (daphne) sends it when
+        the application fails, so there the consumer leaves its groups, runs
+        ``disconnect(1011)`` and re-raises the handler's exception.
         """
         try:
             await super().dispatch(message)
         except StopConsumer:
             raise
-        except Exception:
-            await self._handler_failed(message)
+        except Exception as error:
+            await self._handler_failed(message, error)
 
-    async def _handler_failed(self, message: Message) -> None:
+    async def _handler_failed(self, message: Message, error: Exception) -> None:
         message_type = message.get("type")
         logger.exception(
             "Handler for %r failed on websocket %s",
@@ -130,7 +169,27 @@ class _WebsocketMixin(AsyncConsumer):
             raise StopConsumer
         if not self._closed_by_error:
             self._closed_by_error = True
-            await self._loop_send({"type": "websocket.close", "code": 1011})
+            try:
+                await self._close_now(CLOSE_INTERNAL_ERROR)
+            except Exception:
+                # Daphne refuses to send 1011 on request but sends it for an
+                # application that fails: clean up now, then fail.
+                await self._disconnect_now(CLOSE_INTERNAL_ERROR)
+                raise error from None
+
+    async def _close_now(self, code: int) -> None:
+        """Close with ``code`` after what is queued; raise if the server refuses.
+
+        The close bypasses a sync consumer's send queue, so that a refusal
+        reaches the caller instead of stopping the queue.
+        """
+        await self._flush()
+        await self._server_send({"type": "websocket.close", "code": code})
+
+    async def _disconnect_now(self, code: int) -> None:
+        """Leave the groups and run :meth:`disconnect` without the server."""
+        with contextlib.suppress(StopConsumer):
+            await super().dispatch({"type": "websocket.disconnect", "code": code})
 
     def _groups_layer(self) -> BaseChannelLayer:
         if self.channel_layer is None:
@@ -160,6 +219,7 @@ class _WebsocketMixin(AsyncConsumer):
         ``disconnect`` runs even if leaving a group fails (a layer outage,
         say); the failure is raised after it.
         """
+        self._disconnecting = True
         try:
             if self.groups:
                 layer = self._groups_layer()
@@ -324,13 +384,17 @@ class _JsonMixin(_WebsocketMixin):
             return
         yield self.receive_json(content, **kwargs)
 
-    def _log_invalid_json(self, error: Exception) -> None:
+    def _invalid_json_steps(self, error: Exception) -> Steps:
+        """Log a warning, close with 1007 (4007 if the server refuses 1007)."""
         logger.warning(
-            "Invalid JSON on websocket %s, closing with %d: %s",
+            "Invalid JSON on websocket %s, closing it: %s",
             self.scope.get("path", "?"),
-            CLOSE_INVALID_PAYLOAD,
             error,
         )
+        try:
+            yield self._close_now(CLOSE_INVALID_PAYLOAD)
+        except Exception:
+            yield self._close_now(CLOSE_INVALID_PAYLOAD_PRIVATE)
 
 
 class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
@@ -338,7 +402,8 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
 
     Override :meth:`receive_json` and call :meth:`send_json`. Binary frames
     raise :exc:`ValueError` (closing with 1011). Text that is not JSON goes to
-    :meth:`receive_invalid_json`, which closes with 1007 by default.
+    :meth:`receive_invalid_json`, which closes with 1007 by default (4007
+    under daphne, which sends no close code from 1001 to 2999).
     """
 
     def receive(
@@ -356,11 +421,12 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
     def receive_invalid_json(self, text_data: str, error: Exception) -> None:
         """Handle a text frame that is not JSON: log a warning, close with 1007.
 
+        A server that refuses code 1007 (daphne) gets 4007 instead.
+
         Override to answer differently (for example with an error message).
         ``error`` is the exception :meth:`decode_json` raised.
         """
-        self._log_invalid_json(error)
-        self.close(code=CLOSE_INVALID_PAYLOAD)
+        run_steps_blocking(self._invalid_json_steps(error))
 
     def send_json(self, content: Any, close: bool | int = False) -> None:
         """Encode ``content`` with :meth:`encode_json` and send it as text."""
@@ -399,11 +465,12 @@ class AsyncJsonWebsocketConsumer(_JsonMixin, AsyncWebsocketConsumer):
     async def receive_invalid_json(self, text_data: str, error: Exception) -> None:
         """Handle a text frame that is not JSON: log a warning, close with 1007.
 
+        A server that refuses code 1007 (daphne) gets 4007 instead.
+
         Override to answer differently (for example with an error message).
         ``error`` is the exception :meth:`decode_json` raised.
         """
-        self._log_invalid_json(error)
-        await self.close(code=CLOSE_INVALID_PAYLOAD)
+        await run_steps(self._invalid_json_steps(error))
 
     async def send_json(self, content: Any, close: bool | int = False) -> None:
         """Encode ``content`` with :meth:`encode_json` and send it as text."""

@@ -371,7 +371,7 @@ async def test_troubleshooting_quotes_real_invalid_json(
         "type": "websocket.close",
         "code": 1007,
     }
-    quoted = "Invalid JSON on websocket /ws/chat/lobby/, closing with 1007"
+    quoted = "Invalid JSON on websocket /ws/chat/lobby/, closing it"
     assert quoted in _logged(caplog)
     assert _logged(caplog) in normalized(PAGE.read_text())
 

@@ -37,7 +37,7 @@ def _get_census(url: str) -> dict[str, Any]:
 
 
 async def census(server: DaphneServer) -> dict[str, Any]:
-    """Return the server's census (see ``tests.faults.asgi.Census``)."""
+    """Return the server's census (see ``tests.faults._census.Census``)."""
     return await asyncio.to_thread(_get_census, f"{server.url}/census/")
 
 

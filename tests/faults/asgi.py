@@ -1,17 +1,11 @@
 """The application the fault tests serve through a real daphne.
 
-Besides the websocket routes under attack it serves ``GET /census/``: how many
-application instances are still running, how many asyncio tasks exist and
-which close codes the instances were told about. Tests use it to prove that
-nothing an attack started is left behind.
+Besides the websocket routes under attack it answers every HTTP request with
+the census (see :mod:`tests.faults._census`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import json
-from collections import Counter
 from typing import Any, cast
 
 from django.core.asgi import get_asgi_application
@@ -21,61 +15,17 @@ from django.urls import URLPattern, path
 get_asgi_application()
 
 from channels_lite.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels_lite.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
+from channels_lite.types import ASGIApp  # noqa: E402
 from tests.e2e.asgi import echo  # noqa: E402
-
-
-class Census:
-    """Count the live application instances and the close codes they saw."""
-
-    def __init__(self) -> None:
-        self.live = 0
-        self.disconnects: Counter[int] = Counter()
-
-    def as_json(self) -> bytes:
-        """Return the figures as JSON, with the tasks and objects in memory."""
-        gc.collect()
-        figures = {
-            "live": self.live,
-            "tasks": len(asyncio.all_tasks()),
-            "objects": len(gc.get_objects()),
-            "disconnects": {str(code): n for code, n in self.disconnects.items()},
-        }
-        return json.dumps(figures).encode()
-
-
-census = Census()
-
-
-def counted(app: ASGIApp) -> ASGIApp:
-    """Wrap ``app`` so that ``census`` sees its instances and disconnects."""
-
-    async def wrapper(scope: Scope, receive: Receive, send: Send) -> None:
-        async def receive_counted() -> Message:
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                census.disconnects[message.get("code", 1005)] += 1
-            return message
-
-        census.live += 1
-        try:
-            await app(scope, receive_counted, send)
-        finally:
-            census.live -= 1
-
-    return wrapper
-
-
-async def census_view(scope: Scope, receive: Receive, send: Send) -> None:
-    """Answer any HTTP request with the census as JSON."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": census.as_json()})
+from tests.faults._census import census_view, counted  # noqa: E402
+from tests.faults.consumers import (  # noqa: E402
+    FragileConsumer,
+    JsonEchoConsumer,
+    RelayConsumer,
+    RoomConsumer,
+    SyncFragileConsumer,
+    SyncJsonEchoConsumer,
+)
 
 
 def route(pattern: str, app: ASGIApp) -> URLPattern:
@@ -87,6 +37,16 @@ def route(pattern: str, app: ASGIApp) -> URLPattern:
 application = ProtocolTypeRouter(
     {
         "http": census_view,
-        "websocket": URLRouter([route("echo/", counted(echo))]),
+        "websocket": URLRouter(
+            [
+                route("echo/", counted(echo)),
+                route("json/", counted(JsonEchoConsumer.as_asgi())),
+                route("json-sync/", counted(SyncJsonEchoConsumer.as_asgi())),
+                route("fragile/", counted(FragileConsumer.as_asgi())),
+                route("fragile-sync/", counted(SyncFragileConsumer.as_asgi())),
+                route("relay/", counted(RelayConsumer.as_asgi())),
+                route("room/", counted(RoomConsumer.as_asgi())),
+            ]
+        ),
     }
 )

@@ -1,9 +1,14 @@
-"""A thousand connections dropped mid-handshake leave nothing behind in daphne."""
+"""Abandoned and hostile connections leave nothing behind in daphne.
+
+Each round drops a thousand connections at every stage of the opening
+handshake, sends every hostile frame and every bad input a consumer can get.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 from collections.abc import Awaitable, Callable
 
@@ -99,9 +104,35 @@ async def _run(server: DaphneServer, attacks: list[Attack]) -> None:
         await asyncio.gather(*(one(attack) for attack in attacks))
 
 
+async def _bad_input(port: int, path: str, text: str) -> None:
+    """Send ``text`` to a consumer, wait for it to close, then vanish."""
+    reader, writer = await open_websocket(port, path)
+    writer.write(frame(0x1, text.encode()))
+    await writer.drain()
+    await reader.read(2)
+    abort(writer)
+
+
+CONSUMER_ATTACKS = [
+    ("/json/", "{not json"),
+    ("/json-sync/", "[" * 10_000),
+    ("/fragile/", "raise"),
+    ("/fragile-sync/", "raise"),
+    ("/relay/", "send bad name"),
+    ("/relay/", "join bad name"),
+]
+
+
+def _consumer_attacks() -> list[Attack]:
+    return [
+        functools.partial(_bad_input, path=path, text=text)
+        for path, text in CONSUMER_ATTACKS
+    ]
+
+
 def _round() -> list[Attack]:
     abandon = list(itertools.islice(itertools.cycle(ABANDON), CONNECTIONS))
-    return abandon + _hostile_attacks() * 5
+    return abandon + _hostile_attacks() * 5 + _consumer_attacks() * 10
 
 
 async def test_abandoned_connections_leave_nothing_behind(
@@ -119,6 +150,7 @@ async def test_abandoned_connections_leave_nothing_behind(
         server, tasks=warm["tasks"], objects=warm["objects"] + OBJECT_TOLERANCE
     )
     assert after["live"] == 0, after
+    assert after["groups"] == {}, after
     assert after["tasks"] <= warm["tasks"], (warm, after)
     assert after["objects"] <= warm["objects"] + OBJECT_TOLERANCE, (warm, after)
     assert rss(server.process.pid) - baseline < RSS_TOLERANCE

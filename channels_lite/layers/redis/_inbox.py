@@ -265,4 +265,4 @@ class Inbox:
                     logger.warning("Receiving on %s paused: %s", self.queue, exc)
                 failing = True
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                delay = min(delay * 2, 1.0)

@@ -249,6 +249,11 @@ class Shard:
             "retry", Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1)
         )
         self.block_timeout = _block_timeout(options)
+        # Connection failures so far, and how many of them the layer has
+        # recovered from (re-adding its memberships to a Redis that may have
+        # restarted empty).
+        self.failures = 0
+        self.recovered = 0
         self._sentinel: Sentinel | None = None
         # Commands share a bounded pool and wait for a free connection;
         # blocking waits get their own pool so they can never starve sends.
@@ -302,6 +307,7 @@ class Shard:
         try:
             yield
         except _UNAVAILABLE as exc:
+            self.failures += 1
             raise ChannelLayerUnavailable(
                 f"Redis at {self.config.label} is unavailable: {exc}"
             ) from exc

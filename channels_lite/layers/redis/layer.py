@@ -167,7 +167,9 @@ class RedisChannelLayer(BaseChannelLayer):
         body = self._encode(message)
         queue = self.non_local_name(channel)
         capacity = self.get_capacity(channel)
-        shard = self._shard(self._clients.current(), queue)
+        state = self._clients.current()
+        await self._recover(state)
+        shard = self._shard(state, queue)
         queued = await shard.run(
             "send",
             [self.keys.queue(queue), self.keys.counts(queue)],
@@ -209,7 +211,7 @@ class RedisChannelLayer(BaseChannelLayer):
             except ChannelLayerUnavailable as exc:
                 logger.warning("Receiving on %s paused: %s", channel, exc)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                delay = min(delay * 2, 1.0)
                 continue
             plain = self._decrypt(_wire.parse_entry(entry)[2])
             if plain is not None:
@@ -317,6 +319,7 @@ class RedisChannelLayer(BaseChannelLayer):
         keys = [self.keys.group(group), self.keys.group_caps(group)]
         args = [self.keys.root, body, int(self.expiry * 1000), self.capacity]
         state = self._clients.current()
+        await self._recover(state)
         results = await asyncio.gather(
             *(shard.run("group_send", keys, args) for shard in state.shards),
             return_exceptions=True,
@@ -365,8 +368,18 @@ class RedisChannelLayer(BaseChannelLayer):
             by_shard[index].extend((group, channel) for group in groups)
         return by_shard
 
+    async def _recover(self, state: LoopState) -> None:
+        """After a connection failure, re-add this process's memberships first.
+
+        Redis may have restarted empty: a message sent before the memberships
+        are back would reach nobody.
+        """
+        if any(shard.failures != shard.recovered for shard in state.shards):
+            await self._renew(state)
+
     async def _renew(self, state: LoopState) -> None:
         """Re-add the group memberships of this process's live channels."""
+        failures = [shard.failures for shard in state.shards]
         for index, pairs in self._live_memberships().items():
             for start in range(0, len(pairs), _RENEW_CHUNK):
                 chunk = pairs[start : start + _RENEW_CHUNK]
@@ -376,3 +389,5 @@ class RedisChannelLayer(BaseChannelLayer):
                     keys += [self.keys.group(group), self.keys.group_caps(group)]
                     args += [channel, self._member_capacity(channel)]
                 await state.shards[index].run("group_add", keys, args)
+        for shard, seen in zip(state.shards, failures, strict=True):
+            shard.recovered = seen
