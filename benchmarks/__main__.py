@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--rounds N] ...``.
 
 Prints progress to stderr and the results table to stdout; writes the
-results page and plot under ``--output`` (``docs`` for a full run).
+results page and plot under ``--output`` (by default ``docs``, for a
+complete run only: not with ``--quick`` or ``--only``).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     scale = QUICK if args.quick else FULL
     if args.rounds:
         scale = dataclasses.replace(scale, rounds=args.rounds)
-    output = args.output or (None if args.quick else ROOT / "docs")
+    # Only a complete run may replace the published page.
+    output = args.output or (None if args.quick or args.only else ROOT / "docs")
     logging.basicConfig(level=logging.WARNING)
     _raise_file_limit()
     suite = [w for w in workloads(scale) if not args.only or w.section in args.only]
