@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 
 from channels_lite.consumer import AsyncConsumer
 from channels_lite.exceptions import AcceptConnection, DenyConnection
@@ -18,6 +17,7 @@ from channels_lite.generic.websocket import (
 )
 from channels_lite.layers import InMemoryChannelLayer
 from channels_lite.testing import WebsocketCommunicator
+from tests._chat import AsyncChat, SyncChat
 
 TIMEOUT = 5.0
 LOGGER = "channels_lite.generic.websocket"
@@ -506,40 +506,6 @@ async def test_websocket_group_message_reaches_every_member(
     for member in members:
         assert await member.receive_from(TIMEOUT) == "all"
         await member.disconnect(timeout=TIMEOUT)
-
-
-class SyncChat(WebsocketConsumer):
-    """Channels' tutorial chat, sync flavour: relay frames to the room."""
-
-    groups = ["chat"]  # noqa: RUF012  (the Channels idiom)
-
-    def receive(
-        self, text_data: str | None = None, bytes_data: bytes | None = None
-    ) -> None:
-        assert self.channel_layer is not None
-        async_to_sync(self.channel_layer.group_send)(
-            "chat", {"type": "chat.message", "text": text_data}
-        )
-
-    def chat_message(self, event: dict[str, Any]) -> None:
-        self.send(text_data=event["text"])
-
-
-class AsyncChat(AsyncWebsocketConsumer):
-    """Channels' tutorial chat, async flavour."""
-
-    groups = ["chat"]  # noqa: RUF012  (the Channels idiom)
-
-    async def receive(
-        self, text_data: str | None = None, bytes_data: bytes | None = None
-    ) -> None:
-        assert self.channel_layer is not None
-        await self.channel_layer.group_send(
-            "chat", {"type": "chat.message", "text": text_data}
-        )
-
-    async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])
 
 
 @pytest.mark.parametrize(

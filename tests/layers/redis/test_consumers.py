@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from asgiref.sync import async_to_sync
 from pytest_django import Settings
 
 from channels_lite.consumer import AsyncConsumer
-from channels_lite.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from channels_lite.layers import get_channel_layer
 from channels_lite.layers.redis import RedisChannelLayer
 from channels_lite.testing import WebsocketCommunicator
+from tests._chat import AsyncChat, SyncChat
 
 TIMEOUT = 10
-
-
-class SyncChat(WebsocketConsumer):
-    groups = ["chat"]  # noqa: RUF012  (the Channels idiom)
-
-    def receive(
-        self, text_data: str | None = None, bytes_data: bytes | None = None
-    ) -> None:
-        assert self.channel_layer is not None
-        async_to_sync(self.channel_layer.group_send)(
-            "chat", {"type": "chat.message", "text": text_data}
-        )
-
-    def chat_message(self, event: dict[str, Any]) -> None:
-        self.send(text_data=event["text"])
-
-
-class AsyncChat(AsyncWebsocketConsumer):
-    groups = ["chat"]  # noqa: RUF012  (the Channels idiom)
-
-    async def receive(
-        self, text_data: str | None = None, bytes_data: bytes | None = None
-    ) -> None:
-        assert self.channel_layer is not None
-        await self.channel_layer.group_send(
-            "chat", {"type": "chat.message", "text": text_data}
-        )
-
-    async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])
 
 
 @pytest.mark.parametrize(
