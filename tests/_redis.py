@@ -17,7 +17,6 @@ installs it).
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,16 +26,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests._net import free_port
+
 __all__ = ["RedisServer"]
 
 _START_TIMEOUT = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:
@@ -45,7 +39,7 @@ class RedisServer:
     def __init__(self, binary: str, directory: Path, port: int | None = None) -> None:
         self.binary = binary
         self.directory = directory
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -5,25 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from tests._net import wait_listening
+
 # Generous: a loaded 2-core machine may take seconds to import Django and daphne.
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    """Return a loopback port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def project_env(**extra: str) -> dict[str, str]:
@@ -66,23 +57,10 @@ def serving(
     environment variables. Raises RuntimeError with the server's output if it
     exits or never listens.
     """
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, *args],
-            cwd=project,
-            env=project_env(**(env or {})),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            # Its own process group, so a reloader's child is stopped too.
-            start_new_session=True,
-        )
-    try:
-        if not _listening(process, port):
+    with running(project, *args, log=log, env=env) as process:
+        if not wait_listening(process, port, timeout=START_TIMEOUT):
             raise RuntimeError(f"{args} did not serve:\n{log.read_text()}")
         yield port
-    finally:
-        _stop(process)
 
 
 @contextlib.contextmanager
@@ -115,14 +93,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(STOP_TIMEOUT)
-
-
-def _listening(process: subprocess.Popen[bytes], port: int) -> bool:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return process.poll() is None
-        except OSError:
-            time.sleep(0.1)
-    return False

@@ -15,8 +15,9 @@ from django.test import override_settings
 from websockets.asyncio.client import connect
 
 from channels_lite.layers.redis import RedisChannelLayer
+from tests._net import HOST, free_port
 from tests.docs._examples import example, load_settings
-from tests.docs._server import HOST, free_port, serving
+from tests.docs._server import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 

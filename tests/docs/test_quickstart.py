@@ -10,8 +10,9 @@ from websockets.asyncio.client import connect
 
 from channels_lite.routing import URLRouter
 from channels_lite.testing import WebsocketCommunicator
+from tests._net import HOST, free_port
 from tests.docs._examples import example, load_example
-from tests.docs._server import HOST, free_port, run_in, serving
+from tests.docs._server import run_in, serving
 
 # Seconds; generous for a loaded machine, reached only when something hangs.
 TIMEOUT = 30

@@ -18,8 +18,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests._net import HOST, free_port
 from tests.docs._examples import example
-from tests.docs._server import HOST, free_port, serving
+from tests.docs._server import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +12,10 @@ from typing import Protocol
 
 import pytest
 
+from tests._net import HOST, free_port, wait_listening
+
 ROOT = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
+
 # Generous bounds: a loaded 2-core machine may take seconds to import daphne,
 # Twisted and Django.
 START_TIMEOUT = 60.0
@@ -58,13 +58,6 @@ class DaphneFactory(Protocol):
         ...
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _environment(path: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
@@ -73,19 +66,6 @@ def _environment(path: Path | None) -> dict[str, str]:
     paths.append(env.get("PYTHONPATH", ""))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env
-
-
-def _accepts_connections(process: subprocess.Popen[bytes], port: int) -> bool:
-    """Wait until ``port`` accepts connections; False if daphne exits first."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with socket.create_connection((HOST, port), timeout=1):
-                # Another process may have taken the port: daphne then exits.
-                return process.poll() is None
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 def stop_daphne(process: subprocess.Popen[bytes]) -> None:
@@ -116,7 +96,7 @@ def start_daphne(
     taken in between); raises RuntimeError with daphne's output otherwise.
     """
     for _ in range(START_ATTEMPTS):
-        port = _free_port()
+        port = free_port()
         with log.open("ab") as output:
             process = subprocess.Popen(
                 [
@@ -136,7 +116,7 @@ def start_daphne(
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-        if _accepts_connections(process, port):
+        if wait_listening(process, port, timeout=START_TIMEOUT):
             return DaphneServer(process=process, port=port, log=log)
         stop_daphne(process)
     printed = log.read_text(errors="replace")

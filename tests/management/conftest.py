@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,14 +48,6 @@ class Command:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"{needle!r} never printed; output:\n{self.text()}")
             time.sleep(0.1)
-
-
-def free_port() -> int:
-    """Return a TCP port of 127.0.0.1 that is free right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for_http(command: Command, url: str, timeout: float = STARTUP) -> None:

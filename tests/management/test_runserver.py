@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from tests.management.conftest import Command, free_port, get, wait_for_http
+from tests._net import free_port
+from tests.management.conftest import Command, get, wait_for_http
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -23,7 +23,8 @@ from channels_lite.layers import get_channel_layer
 from channels_lite.layers.redis import RedisChannelLayer
 from channels_lite.testing import WebsocketCommunicator
 from channels_lite.types import Message
-from tests._redis import RedisServer, _free_port
+from tests._net import free_port
+from tests._redis import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -82,7 +83,7 @@ def sentinel_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sentine
     root = tmp_path_factory.mktemp("sentinel")
     master = RedisServer(binary, root)
     master.start()
-    replica_port, sentinel_port = _free_port(), _free_port()
+    replica_port, sentinel_port = free_port(), free_port()
     (root / "replica").mkdir()
     replica = _spawn(
         binary,
