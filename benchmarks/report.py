@@ -248,7 +248,10 @@ def render_rst(results: Sequence[Result], scale: Scale, command: str) -> str:
         "``malloc_trim`` before reading its RSS, for both implementations "
         "alike: without this a reading is the heap's high-water mark, which "
         "follows how many closed connections daphne held at once (more on a "
-        "faster server), not what is still alive.",
+        "faster server), not what is still alive. The leak check's daphne "
+        "runs with ``PYTHONMALLOC=malloc``, since pymalloc keeps a whole arena "
+        "resident for any object left in it; the per-connection figure keeps "
+        "the default allocator.",
         "",
     ]
     return "\n".join(lines)
