@@ -45,15 +45,14 @@ __all__ = [
     "LoopState",
     "Shard",
     "ShardRing",
-    "command_retry",
     "parse_hosts",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Options every connection gets unless a host entry says otherwise: a bounded
-#: connect and read time. Commands also get :func:`command_retry` unless the
-#: entry names its own ``retry`` (a :class:`redis.asyncio.retry.Retry`).
+#: connect and read time. Commands also get one retry after a connection error
+#: unless the entry names its own ``retry`` (a ``redis.asyncio.retry.Retry``).
 DEFAULT_CONNECTION_OPTIONS: dict[str, Any] = {
     "socket_connect_timeout": 3.0,
     "socket_timeout": 10.0,
@@ -77,7 +76,7 @@ _UNAVAILABLE = (
 )
 
 
-def command_retry() -> Retry:
+def _command_retry() -> Retry:
     """Return the retry policy of commands: reconnect once after a dead connection.
 
     A pooled connection to a Redis that restarted fails its next command
@@ -102,7 +101,7 @@ def _connection_options(
 ) -> dict[str, Any]:
     options = {**DEFAULT_CONNECTION_OPTIONS, **(extra_options or {})}
     options.update(config.options)
-    options.setdefault("retry", command_retry())
+    options.setdefault("retry", _command_retry())
     return options
 
 
