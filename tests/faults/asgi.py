@@ -23,8 +23,10 @@ from tests.faults.consumers import (  # noqa: E402
     JsonEchoConsumer,
     RelayConsumer,
     RoomConsumer,
+    StuckRoomConsumer,
     SyncFragileConsumer,
     SyncJsonEchoConsumer,
+    SyncRoomConsumer,
 )
 
 
@@ -46,6 +48,8 @@ application = ProtocolTypeRouter(
                 route("fragile-sync/", counted(SyncFragileConsumer.as_asgi())),
                 route("relay/", counted(RelayConsumer.as_asgi())),
                 route("room/", counted(RoomConsumer.as_asgi())),
+                route("room-sync/", counted(SyncRoomConsumer.as_asgi())),
+                route("room-stuck/", counted(StuckRoomConsumer.as_asgi())),
             ]
         ),
     }
