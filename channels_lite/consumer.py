@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Protocol, cast
 
@@ -17,6 +19,8 @@ from channels_lite.layers.base import BaseChannelLayer
 from channels_lite.types import Message, Receive, Scope, Send
 
 __all__ = ["AsyncConsumer", "ConsumerApp", "SyncConsumer", "get_handler_name"]
+
+logger = logging.getLogger(__name__)
 
 # Message types come from servers and from the channel layer, which may carry
 # names chosen by clients; the cache stops growing past this many entries.
@@ -57,6 +61,19 @@ async def _nothing_queued() -> None:
     """Return at once: an async consumer's sends are never queued."""
 
 
+# What a connection cancelled by its server (at shutdown) is told: the client
+# went away (1001 is "going away").
+_CANCELLED_DISCONNECTS: dict[str, Message] = {
+    "websocket": {"type": "websocket.disconnect", "code": 1001},
+    "http": {"type": "http.disconnect"},
+}
+
+
+_DISCONNECT_HANDLERS = frozenset(
+    get_handler_name(message) for message in _CANCELLED_DISCONNECTS.values()
+)
+
+
 class ConsumerApp(Protocol):
     """The ASGI application returned by :meth:`AsyncConsumer.as_asgi`."""
 
@@ -81,10 +98,21 @@ class AsyncConsumer:
     Before a handler runs, stale database connections of the thread that runs
     the async ORM are closed, as in Channels, but at most once a second per
     process rather than before every message.
+
+    Servers cancel their applications when they shut down. A cancelled
+    websocket or HTTP consumer that has a ``websocket_disconnect`` (or
+    ``http_disconnect``) handler and has not handled a disconnect yet first
+    handles ``{"type": "websocket.disconnect", "code": 1001}`` (or
+    ``{"type": "http.disconnect"}``), for at most ``shutdown_timeout``
+    seconds, then re-raises the cancellation: the generic consumers so leave
+    their groups and run ``disconnect``.
     """
 
     _sync: ClassVar[bool] = False
     channel_layer_alias: ClassVar[str] = DEFAULT_CHANNEL_LAYER
+    shutdown_timeout: float = 5.0
+    """Seconds the disconnect handling may take when the server cancels."""
+    _disconnect_handled = False
 
     scope: Scope
     channel_layer: BaseChannelLayer | None
@@ -123,10 +151,40 @@ class AsyncConsumer:
             )
             sources.append(self.channel_receive)
         with contextlib.suppress(StopConsumer):
-            await await_many_dispatch(sources, self.dispatch)
+            try:
+                await await_many_dispatch(sources, self.dispatch)
+            except asyncio.CancelledError:
+                await self._disconnect_when_cancelled()
+                raise
+
+    async def _disconnect_when_cancelled(self) -> None:
+        """Handle the disconnect the server will never send, within a bound."""
+        message = _CANCELLED_DISCONNECTS.get(self.scope.get("type", ""))
+        if message is None or self._disconnect_handled:
+            return
+        if getattr(self, get_handler_name(message), None) is None:
+            return
+        try:
+            async with asyncio.timeout(self.shutdown_timeout):
+                with contextlib.suppress(StopConsumer):
+                    await self._handle_cancelled_disconnect(dict(message))
+        except Exception:
+            logger.exception(
+                "Disconnect handling failed at shutdown on %s %s",
+                self.scope["type"],
+                self.scope.get("path", "?"),
+            )
+
+    async def _handle_cancelled_disconnect(self, message: Message) -> None:
+        """Handle the disconnect ``message`` of a cancelled consumer."""
+        await self.dispatch(message)
 
     def _get_handler(self, message: Mapping[str, Any]) -> Callable[[Any], Any]:
         name = get_handler_name(message)
+        if name in _DISCONNECT_HANDLERS:
+            # Set before the handler runs: a disconnect cut short by the
+            # server's cancellation is not started again.
+            self._disconnect_handled = True
         handler: Callable[[Any], Any] | None = getattr(self, name, None)
         if handler is None:
             raise NoHandlerError(message["type"], name)

@@ -373,3 +373,91 @@ async def test_sync_consumer_raises_a_failed_server_send_when_it_ends() -> None:
     with pytest.raises(ConnectionResetError, match="client went away"):
         async with asyncio.timeout(TIMEOUT):
             await SyncRecorder.as_asgi()(SCOPE, inputs.get, server)
+
+
+WEBSOCKET_SCOPE = {"type": "websocket", "path": "/ws/"}
+
+
+class AsyncDisconnects(AsyncConsumer):
+    """Record the code of every ``websocket.disconnect``; optionally hang in it."""
+
+    def __init__(self, codes: list[int], hang: asyncio.Event | None = None) -> None:
+        self.codes = codes
+        self.hang = hang
+
+    async def websocket_connect(self, message: Message) -> None:
+        await self.send({"type": "websocket.accept"})
+
+    async def websocket_disconnect(self, message: Message) -> None:
+        self.codes.append(message["code"])
+        if self.hang is not None:
+            await self.send({"type": "hanging"})
+            await self.hang.wait()
+        raise StopConsumer
+
+
+class SyncDisconnects(SyncConsumer):
+    """The sync twin of :class:`AsyncDisconnects`, without hanging."""
+
+    def __init__(self, codes: list[int]) -> None:
+        self.codes = codes
+
+    def websocket_connect(self, message: Message) -> None:
+        self.send({"type": "websocket.accept"})
+
+    def websocket_disconnect(self, message: Message) -> None:
+        self.codes.append(message["code"])
+        raise StopConsumer
+
+
+class NoDisconnectHandler(AsyncConsumer):
+    async def websocket_connect(self, message: Message) -> None:
+        await self.send({"type": "websocket.accept"})
+
+
+async def _cancel_after(
+    app: Any, inbox: list[Message], output_type: str = "websocket.accept"
+) -> None:
+    """Run ``app`` on a websocket until it sends ``output_type``, then cancel it."""
+    communicator = ApplicationCommunicator(app, WEBSOCKET_SCOPE)
+    for message in inbox:
+        await communicator.send_input(message)
+    while (await communicator.receive_output(TIMEOUT))["type"] != output_type:
+        pass
+    communicator.future.cancel()
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(asyncio.CancelledError):
+            await communicator.future
+
+
+@pytest.mark.parametrize(
+    "consumer",
+    [
+        pytest.param(AsyncDisconnects, id="async"),
+        pytest.param(SyncDisconnects, id="sync"),
+    ],
+)
+async def test_cancelled_consumer_handles_websocket_disconnect_1001(
+    consumer: type[AsyncConsumer],
+) -> None:
+    codes: list[int] = []
+    await _cancel_after(consumer.as_asgi(codes=codes), [{"type": "websocket.connect"}])
+    assert codes == [1001]
+
+
+async def test_cancelled_consumer_does_not_repeat_a_disconnect_in_progress() -> None:
+    codes: list[int] = []
+    app = AsyncDisconnects.as_asgi(codes=codes, hang=asyncio.Event())
+    inbox: list[Message] = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.disconnect", "code": 1000},
+    ]
+    await _cancel_after(app, inbox, "hanging")
+    assert codes == [1000]
+
+
+async def test_cancelled_consumer_without_disconnect_handler_just_stops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await _cancel_after(NoDisconnectHandler.as_asgi(), [{"type": "websocket.connect"}])
+    assert caplog.records == []

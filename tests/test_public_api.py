@@ -146,6 +146,7 @@ EXTENSIONS: dict[str, set[str]] = {
         "presence_store",
     },
     "channels_lite.security": set(),
+    "channels_lite.serve": {"main"},
     "channels_lite.testing.live": {"LiveServer", "shared_databases"},
     "channels_lite.testing.pytest": {
         "channels_live_server",

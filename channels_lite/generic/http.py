@@ -30,6 +30,10 @@ class AsyncHttpConsumer(AsyncConsumer):
     part sent with ``more_body=True``) leaves the consumer running, so that a
     channel layer handler can finish it: long polling, as in Channels'
     documented example (which Channels itself stops short of).
+
+    A consumer cancelled by its server (at shutdown, or when the client left
+    and ``handle`` outlived daphne's ``application_close_timeout``) runs
+    :meth:`disconnect` once, for at most ``shutdown_timeout`` seconds.
     """
 
     body: list[bytes]
@@ -100,6 +104,7 @@ class AsyncHttpConsumer(AsyncConsumer):
         """Call the handler for ``message``; stop once the response is done."""
         await super().dispatch(message)
         if self._request_handled and not self._response_open:
+            self._disconnect_handled = True
             await self.disconnect()
             raise StopConsumer
 
@@ -110,7 +115,10 @@ class AsyncHttpConsumer(AsyncConsumer):
         if not message.get("more_body"):
             try:
                 await self.handle(b"".join(self.body))
-            except BaseException:
+            except Exception:
+                # A cancellation is handled by AsyncConsumer, within
+                # shutdown_timeout.
+                self._disconnect_handled = True
                 await self.disconnect()
                 raise
             self._request_handled = True

@@ -8,7 +8,6 @@ thread. The public classes only bind those to the signatures Channels defines.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -24,7 +23,7 @@ from channels_lite.exceptions import (
     StopConsumer,
 )
 from channels_lite.layers.base import BaseChannelLayer
-from channels_lite.types import Message, Receive, Scope, Send
+from channels_lite.types import Message
 
 __all__ = [
     "AsyncJsonWebsocketConsumer",
@@ -35,7 +34,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CLOSE_GOING_AWAY = 1001
 CLOSE_INVALID_PAYLOAD = 1007
 CLOSE_INTERNAL_ERROR = 1011
 # Daphne (through Autobahn) refuses every close code an application sends
@@ -99,11 +97,8 @@ class _WebsocketMixin(AsyncConsumer):
     close: Callable[..., Any]
     disconnect: Callable[[int], Any]
 
-    shutdown_timeout: float = 5.0
-    """Seconds the disconnect handling may take when the server shuts down."""
-
     _closed_by_error = False
-    _disconnecting = False
+    _groups_left = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Accept and ignore constructor arguments, as Channels' consumers do.
@@ -112,31 +107,6 @@ class _WebsocketMixin(AsyncConsumer):
         adds a group for its connection never adds it for every other one.
         """
         self.groups = [] if self.groups is None else list(self.groups)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the consumer; if the server cancels it, disconnect first.
-
-        Servers cancel their applications when they shut down. The consumer
-        then leaves its groups and runs ``disconnect(1001)`` for at most
-        ``shutdown_timeout`` seconds, so no membership outlives it, and
-        re-raises the cancellation.
-        """
-        try:
-            await super().__call__(scope, receive, send)
-        except asyncio.CancelledError:
-            if not self._disconnecting:
-                await self._disconnect_on_shutdown()
-            raise
-
-    async def _disconnect_on_shutdown(self) -> None:
-        try:
-            async with asyncio.timeout(self.shutdown_timeout):
-                await self._disconnect_now(CLOSE_GOING_AWAY)
-        except Exception:
-            logger.exception(
-                "Disconnect handling failed at shutdown on websocket %s",
-                self.scope.get("path", "?"),
-            )
 
     async def dispatch(self, message: Message) -> None:
         """Call the handler for ``message``; a failing handler closes the socket.
@@ -176,6 +146,31 @@ class _WebsocketMixin(AsyncConsumer):
                 # application that fails: clean up now, then fail.
                 await self._disconnect_now(CLOSE_INTERNAL_ERROR)
                 raise error from None
+
+    async def _handle_cancelled_disconnect(self, message: Message) -> None:
+        """Leave the groups on the event loop, then handle the disconnect.
+
+        Sync consumers run their handlers in the one thread Django's sync
+        code shares, which a blocked handler of any consumer may hold: the
+        groups are left without it, so that no membership outlives the
+        process even when ``disconnect`` cannot run. A failure to leave is
+        raised after the disconnect was handled.
+        """
+        failure: Exception | None = None
+        try:
+            if self.groups:
+                layer = self._groups_layer()
+                for group in self.groups:
+                    await layer.group_discard(group, self.channel_name)
+        except Exception as exc:
+            failure = exc
+        # Even when leaving failed: not again (a layer outage would only use
+        # up the time), and disconnect still runs.
+        self._groups_left = True
+        with contextlib.suppress(StopConsumer):
+            await super()._handle_cancelled_disconnect(message)
+        if failure is not None:
+            raise failure
 
     async def _close_now(self, code: int) -> None:
         """Close with ``code`` after what is queued; raise if the server refuses.
@@ -219,9 +214,8 @@ class _WebsocketMixin(AsyncConsumer):
         ``disconnect`` runs even if leaving a group fails (a layer outage,
         say); the failure is raised after it.
         """
-        self._disconnecting = True
         try:
-            if self.groups:
+            if self.groups and not self._groups_left:
                 layer = self._groups_layer()
                 for group in self.groups:
                     yield layer.group_discard(group, self.channel_name)

@@ -48,15 +48,11 @@ def main() -> None:
     django.setup()
     # daphne installs its Twisted reactor on import: import it only here.
     from daphne.endpoints import build_endpoint_description_strings
-    from daphne.server import Server
-    from twisted.internet import reactor as installed_reactor
 
+    from channels_lite._daphne import GracefulServer, reactor
     from channels_lite._reactor_workers import start_workers_with_reactor
 
-    # Twisted types the reactor by interfaces whose methods mypy misreads.
-    reactor: Any = installed_reactor
-
-    server = Server(
+    server = GracefulServer(
         application=_application(options),
         endpoints=build_endpoint_description_strings(
             host=options["host"], port=options["port"]

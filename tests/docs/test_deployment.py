@@ -1,5 +1,5 @@
-"""docs/topics/deployment.rst: two daphne processes of the tutorial's project
-sharing one real Redis, as the page says."""
+"""docs/topics/deployment.rst: two servers (``python -m channels_lite.serve``)
+of the tutorial's project sharing one real Redis, as the page says."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def two_servers(redis_url: str, tmp_path: Path) -> Iterator[list[int]]:
         for port in ports:
             args = (
                 "-m",
-                "daphne",
+                "channels_lite.serve",
                 "-b",
                 HOST,
                 "-p",

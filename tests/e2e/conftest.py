@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -84,6 +84,7 @@ def start_daphne(
     path: Path | None = None,
     *,
     args: Sequence[str] = (),
+    module: str = "daphne",
 ) -> DaphneServer:
     """Start ``python -m daphne`` serving ``application`` on a free port.
 
@@ -91,27 +92,39 @@ def start_daphne(
     is imported with ``path`` (if given) first on the Python path, then the
     repository root, with ``DJANGO_SETTINGS_MODULE=tests.settings``. ``args``
     are extra daphne options (``["--websocket-max-message-size", "64"]``).
+    ``module`` names another module with daphne's command line
+    (``"channels_lite.serve"``).
 
     Retries on a fresh port when daphne exits before listening (the port was
     taken in between); raises RuntimeError with daphne's output otherwise.
+    """
+
+    def command(port: int) -> list[str]:
+        return ["-m", module, "-b", HOST, "-p", str(port), *args, application]
+
+    return start_server(command, log, path)
+
+
+def start_server(
+    command: Callable[[int], Sequence[str]],
+    log: Path,
+    path: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> DaphneServer:
+    """Start ``python *command(port)`` on a free port; wait until it listens.
+
+    The environment is :func:`start_daphne`'s, updated with ``env``. Retries
+    on a fresh port when the server exits before listening; raises
+    RuntimeError with its output otherwise.
     """
     for _ in range(START_ATTEMPTS):
         port = free_port()
         with log.open("ab") as output:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    HOST,
-                    "-p",
-                    str(port),
-                    *args,
-                    application,
-                ],
+                [sys.executable, *command(port)],
                 cwd=ROOT,
-                env=_environment(path),
+                env={**_environment(path), **(env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -120,7 +133,7 @@ def start_daphne(
             return DaphneServer(process=process, port=port, log=log)
         stop_daphne(process)
     printed = log.read_text(errors="replace")
-    raise RuntimeError(f"daphne did not start serving {application}:\n{printed}")
+    raise RuntimeError(f"{command(0)!r} did not start serving:\n{printed}")
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,11 @@ from tests.faults.consumers import (  # noqa: E402
     JsonEchoConsumer,
     RelayConsumer,
     RoomConsumer,
+    StuckRoomConsumer,
     SyncFragileConsumer,
     SyncJsonEchoConsumer,
+    SyncRoomConsumer,
+    SyncStuckRoomConsumer,
 )
 
 
@@ -46,6 +49,9 @@ application = ProtocolTypeRouter(
                 route("fragile-sync/", counted(SyncFragileConsumer.as_asgi())),
                 route("relay/", counted(RelayConsumer.as_asgi())),
                 route("room/", counted(RoomConsumer.as_asgi())),
+                route("room-sync/", counted(SyncRoomConsumer.as_asgi())),
+                route("room-stuck/", counted(StuckRoomConsumer.as_asgi())),
+                route("room-sync-stuck/", counted(SyncStuckRoomConsumer.as_asgi())),
             ]
         ),
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from typing import Any
 
 from channels_lite.exceptions import ChannelLayerUnavailable
@@ -143,3 +145,55 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def room_message(self, event: dict[str, Any]) -> None:
         """Pass a broadcast on to the client."""
         await self.send(text_data=f"room: {event['text']}")
+
+
+class SyncRoomConsumer(WebsocketConsumer):
+    """A sync consumer in ROOM that answers ``"ping"``; logs its disconnect."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups = [ROOM]
+
+    def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Answer a ping."""
+        if text_data == "ping":
+            self.send(text_data="pong")
+
+    def disconnect(self, code: int) -> None:
+        """Log the disconnect, for the shutdown tests to find in daphne's output."""
+        logger.warning("SyncRoomConsumer disconnected with code %d", code)
+
+
+STUCK_SHUTDOWN_TIMEOUT = 1.0
+
+
+class StuckRoomConsumer(RoomConsumer):
+    """A RoomConsumer whose ``disconnect`` never returns."""
+
+    shutdown_timeout = STUCK_SHUTDOWN_TIMEOUT
+
+    async def disconnect(self, code: int) -> None:
+        """Log that the disconnect began, then wait forever."""
+        logger.warning("StuckRoomConsumer disconnecting with code %d", code)
+        await asyncio.Event().wait()
+
+
+class SyncStuckRoomConsumer(SyncRoomConsumer):
+    """A SyncRoomConsumer whose handler blocks its thread forever on ``"block"``.
+
+    Sync consumers share one thread, so while it blocks no sync handler of
+    any consumer of the process runs again.
+    """
+
+    shutdown_timeout = STUCK_SHUTDOWN_TIMEOUT
+
+    def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Answer a ping; on ``"block"``, say so and never return."""
+        if text_data == "block":
+            self.send(text_data="blocking")
+            threading.Event().wait()
+        super().receive(text_data=text_data, bytes_data=bytes_data)

@@ -17,3 +17,7 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [os.environ["CHANNELS_LITE_FAULTS_REDIS_URL"]]},  # type: ignore[dict-item]
     }
 }
+
+# For ``manage.py runserver``; daphne and channels_lite.serve are given the
+# application on their command line (tests.faults.asgi_redis).
+ASGI_APPLICATION = "tests.faults.asgi.application"

@@ -18,6 +18,9 @@ pytestmark = pytest.mark.redis
 # Seconds; generous bounds, only reached when a call hangs.
 TIMEOUT = 30
 MESSAGE = {"type": "test.message"}
+# Calls at once, and kill/restart cycles, of the restart tests.
+CONCURRENT = 8
+RESTARTS = 3
 
 
 @pytest.fixture
@@ -44,12 +47,23 @@ async def make_layer() -> AsyncIterator[Callable[..., RedisChannelLayer]]:
 
 
 @pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A loopback port that accepts connections and never answers."""
+def silent_listener() -> Iterator[socket.socket]:
+    """A loopback listener that accepts connections and never answers."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
-        yield listener.getsockname()[1]
+        yield listener
+
+
+def _accepted_connections(listener: socket.socket) -> int:
+    listener.setblocking(False)
+    count = 0
+    while True:
+        try:
+            listener.accept()[0].close()
+        except BlockingIOError:
+            return count
+        count += 1
 
 
 def _closed_port() -> int:
@@ -92,14 +106,29 @@ async def test_unreachable_redis_at_startup_raises_at_once(
             await layer.send("test.channel", MESSAGE)
 
 
+def _silent_host(listener: socket.socket) -> dict[str, Any]:
+    port = listener.getsockname()[1]
+    return {"host": "127.0.0.1", "port": port, "socket_timeout": 0.5}
+
+
 async def test_silent_redis_at_startup_raises_after_the_socket_timeout(
-    make_layer: Callable[..., RedisChannelLayer], silent_port: int
+    make_layer: Callable[..., RedisChannelLayer], silent_listener: socket.socket
 ) -> None:
-    host = {"host": "127.0.0.1", "port": silent_port, "socket_timeout": 0.5}
-    layer = make_layer(hosts=[host])
+    layer = make_layer(hosts=[_silent_host(silent_listener)])
     async with asyncio.timeout(TIMEOUT):
         with pytest.raises(ChannelLayerUnavailable, match="is unavailable"):
             await layer.send("test.channel", MESSAGE)
+
+
+async def test_timed_out_send_is_not_retried(
+    make_layer: Callable[..., RedisChannelLayer], silent_listener: socket.socket
+) -> None:
+    # A server that is slow, not gone, may still run the first attempt.
+    layer = make_layer(hosts=[_silent_host(silent_listener)])
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(ChannelLayerUnavailable, match="is unavailable"):
+            await layer.send("test.channel", MESSAGE)
+    assert _accepted_connections(silent_listener) == 1
 
 
 async def test_send_after_restart_restores_memberships_first(
@@ -119,3 +148,30 @@ async def test_send_after_restart_restores_memberships_first(
             assert await receiving == {"type": "after.restart"}
     finally:
         receiving.cancel()
+
+
+CALLS = [
+    pytest.param(lambda layer, n: layer.send(f"test.{n}", MESSAGE), id="send"),
+    pytest.param(lambda layer, n: layer.group_send("room", MESSAGE), id="group_send"),
+    pytest.param(lambda layer, n: layer.group_add("room", f"test.{n}"), id="group_add"),
+    pytest.param(
+        lambda layer, n: layer.group_discard("room", f"test.{n}"), id="group_discard"
+    ),
+]
+
+
+@pytest.mark.parametrize("call", CALLS)
+async def test_calls_right_after_restart_succeed(
+    own_redis: RedisServer,
+    make_layer: Callable[..., RedisChannelLayer],
+    call: Callable[[RedisChannelLayer, int], Any],
+) -> None:
+    layer = make_layer(hosts=[own_redis.url])
+    # Concurrent calls leave several connections in the pool, each of them
+    # dead once the server is killed.
+    await asyncio.gather(*(call(layer, n) for n in range(CONCURRENT)))
+    for _ in range(RESTARTS):
+        own_redis.kill()
+        own_redis.start()
+        async with asyncio.timeout(TIMEOUT):
+            await asyncio.gather(*(call(layer, n) for n in range(CONCURRENT)))

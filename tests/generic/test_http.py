@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, ClassVar
 
@@ -231,6 +232,48 @@ async def test_http_consumer_open_response_ends_on_client_disconnect(
     await communicator.wait(TIMEOUT)
     assert communicator.future.done()
     assert not communicator.future.cancelled()
+    assert LongPoll.disconnects == ["disconnect"]
+
+
+class Stalls(AsyncHttpConsumer):
+    """Start the response, then never finish ``handle``."""
+
+    disconnects: ClassVar[list[str]] = []
+
+    async def handle(self, body: bytes) -> None:
+        await self.send_headers()
+        await asyncio.Event().wait()
+
+    async def disconnect(self) -> None:
+        self.disconnects.append("disconnect")
+
+
+async def _cancel_after_start(communicator: ApplicationCommunicator) -> None:
+    """Send the request, wait for the response to start, then cancel."""
+    await communicator.send_input({"type": "http.request", "body": b""})
+    assert (await communicator.receive_output(TIMEOUT))["type"] == (
+        "http.response.start"
+    )
+    communicator.future.cancel()
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(asyncio.CancelledError):
+            await communicator.future
+
+
+async def test_http_consumer_cancelled_in_handle_runs_disconnect_once(
+    no_channel_layer: None,
+) -> None:
+    Stalls.disconnects.clear()
+    await _cancel_after_start(ApplicationCommunicator(Stalls.as_asgi(), HTTP_SCOPE))
+    assert Stalls.disconnects == ["disconnect"]
+
+
+async def test_http_consumer_cancelled_while_long_polling_runs_disconnect_once(
+    inmemory_channel_layer: InMemoryChannelLayer,
+) -> None:
+    LongPoll.disconnects.clear()
+    communicator = ApplicationCommunicator(LongPoll.as_asgi(), HTTP_SCOPE)
+    await _cancel_after_start(communicator)
     assert LongPoll.disconnects == ["disconnect"]
 
 

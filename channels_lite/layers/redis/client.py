@@ -27,11 +27,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from redis import exceptions as redis_exceptions
+from redis import retry as sync_retry
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.commands.core import AsyncScript
-from redis.retry import Retry
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import _cluster as cluster
@@ -50,8 +51,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Options every connection gets unless a host entry says otherwise: a bounded
-#: connect and read time, and one quick retry so a connection left stale by a
-#: Redis restart reconnects instead of failing the call.
+#: connect and read time. Commands also get one retry after a connection error
+#: unless the entry names its own ``retry`` (a ``redis.asyncio.retry.Retry``).
 DEFAULT_CONNECTION_OPTIONS: dict[str, Any] = {
     "socket_connect_timeout": 3.0,
     "socket_timeout": 10.0,
@@ -73,6 +74,35 @@ _UNAVAILABLE = (
     redis_exceptions.TryAgainError,
     OSError,
 )
+
+
+def _command_retry() -> Retry:
+    """Return the retry policy of commands: reconnect once after a dead connection.
+
+    A pooled connection to a Redis that restarted fails its next command
+    with ConnectionError (redis-py 8 skips its pre-use EOF check while
+    maintenance notifications are on, their default); the retry reconnects
+    and runs the command once more. BusyLoadingError is a ConnectionError too.
+    The command cannot have run on a restarted server: its connection led to
+    the old process. It can run twice only if the server ran it, kept it
+    (AOF, or a replica that a failover promotes) and the connection broke
+    before the reply came. Timeouts are never retried: a slow server that is
+    still up may yet run the command, and a send would be delivered twice.
+    """
+    return Retry(
+        ExponentialBackoff(cap=0.5, base=0.05),
+        retries=1,
+        supported_errors=(redis_exceptions.ConnectionError,),
+    )
+
+
+def _connection_options(
+    config: HostConfig, extra_options: dict[str, Any] | None
+) -> dict[str, Any]:
+    options = {**DEFAULT_CONNECTION_OPTIONS, **(extra_options or {})}
+    options.update(config.options)
+    options.setdefault("retry", _command_retry())
+    return options
 
 
 def stop_if_cancelled() -> None:
@@ -185,6 +215,15 @@ def parse_hosts(hosts: object) -> list[HostConfig]:
             f"hosts must be a list of Redis hosts, even for one host, not {hosts!r}"
         )
     configs = [_parse_entry(entry) for entry in hosts]
+    for config in configs:
+        retry = config.options.get("retry")
+        # redis-py's asyncio connections accept the synchronous class but it
+        # never retries there: its call_with_retry returns the coroutine.
+        if isinstance(retry, sync_retry.Retry):
+            raise ImproperlyConfigured(
+                f"'retry' of {config.label} must be a "
+                f"redis.asyncio.retry.Retry, not {retry!r}"
+            )
     idents = [config.ident for config in configs]
     if len(set(idents)) != len(idents):
         raise ImproperlyConfigured(f"hosts lists the same Redis twice: {idents!r}")
@@ -243,11 +282,7 @@ class Shard:
         extra_options: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
-        options = {**DEFAULT_CONNECTION_OPTIONS, **(extra_options or {})}
-        options.update(config.options)
-        options.setdefault(
-            "retry", Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1)
-        )
+        options = _connection_options(config, extra_options)
         self.block_timeout = _block_timeout(options)
         # Connection failures so far, and how many of them the layer has
         # recovered from (re-adding its memberships to a Redis that may have
@@ -259,11 +294,18 @@ class Shard:
         # blocking waits get their own pool so they can never starve sends.
         self.client = self._connect(config, options, blocking_pool=True)
         # A cluster's blocking waits use per-node clients of their own.
+        # Waits are never retried: their failure is how the layer notices
+        # that Redis restarted (empty) and its memberships must be re-added.
         self.waiter = (
             self.client
             if config.cluster_nodes
             else self._connect(
-                config, {**options, "max_connections": _WAIT_CONNECTIONS}
+                config,
+                {
+                    **options,
+                    "max_connections": _WAIT_CONNECTIONS,
+                    "retry": Retry(NoBackoff(), retries=0),
+                },
             )
         )
         self.scripts: dict[str, AsyncScript] = {

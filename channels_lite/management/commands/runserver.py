@@ -29,6 +29,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import CommandError, CommandParser
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
+from channels_lite._daphne import GracefulServer
 from channels_lite._reactor_workers import start_workers_with_reactor
 from channels_lite.routing import get_default_application
 from channels_lite.types import ASGIApp
@@ -49,6 +50,7 @@ class Command(DaphneRunserverCommand):  # type: ignore[misc]  # daphne is untype
         "Start a development web server for HTTP and websockets (daphne, "
         "ASGI_APPLICATION); --noasgi runs Django's WSGI server instead."
     )
+    server_cls = GracefulServer
 
     def add_arguments(self, parser: CommandParser) -> None:
         """Add daphne's options and ``--worker CHANNEL``."""

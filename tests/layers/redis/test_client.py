@@ -7,6 +7,8 @@ import asyncio
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry as SyncRetry
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
@@ -75,6 +77,12 @@ def test_parse_hosts_hides_passwords_in_labels() -> None:
 def test_parse_hosts_rejects_bad_settings(hosts: object, match: str) -> None:
     with pytest.raises(ImproperlyConfigured, match=match):
         parse_hosts(hosts)
+
+
+def test_parse_hosts_rejects_a_synchronous_retry() -> None:
+    retry = SyncRetry(NoBackoff(), retries=3)
+    with pytest.raises(ImproperlyConfigured, match=r"must be a redis\.asyncio"):
+        parse_hosts([{"address": "redis://h:1", "retry": retry}])
 
 
 def test_shard_ring_is_stable_across_host_order() -> None:

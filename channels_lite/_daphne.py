@@ -1,0 +1,94 @@
+"""Daphne with a graceful shutdown, for runserver, live servers and ``serve``.
+
+Importing this module imports ``daphne.server``, which installs Twisted's
+asyncio reactor: import it only in a process that is about to serve, before
+anything else imports ``twisted.internet.reactor``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+from typing import Any
+
+from daphne.cli import CommandLineInterface as DaphneCommandLineInterface
+from daphne.server import Server as DaphneServer
+from twisted.internet import defer
+from twisted.internet import reactor as installed_reactor
+
+from channels_lite._shutdown import shut_down
+
+logger = logging.getLogger(__name__)
+
+reactor: Any = installed_reactor
+"""The installed reactor (Twisted types it by interfaces mypy misreads)."""
+
+
+class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
+    """A daphne server whose shutdown waits for its applications to clean up.
+
+    On SIGTERM or SIGINT it cancels every application instance and waits up
+    to ``application_close_timeout`` seconds (daphne's option, 10 by default)
+    for all of them to end, so cancelled consumers can run their disconnect
+    handling (see :class:`~channels_lite.consumer.AsyncConsumer`), then
+    closes the channel layers. Daphne's own hook fails with ``KeyError`` on
+    connections that have no instance (4.2.3) and stops waiting when the
+    first instance ends.
+
+    A handler that blocks a worker thread forever would keep the process
+    from exiting (Python waits for its executor threads): once the server
+    has stopped, a watchdog ends the process if it is still there after
+    another ``application_close_timeout`` seconds.
+    """
+
+    def run(self) -> None:
+        """Serve until the reactor stops, then watch that the process exits."""
+        super().run()
+        watchdog = threading.Thread(
+            target=_exit_if_still_running,
+            args=(self.application_close_timeout,),
+            name="channels_lite shutdown watchdog",
+            daemon=True,
+        )
+        watchdog.start()
+
+    def kill_all_applications(self) -> Any:
+        """Cancel every application instance; the reactor waits for the result."""
+        instances = [
+            details.get("application_instance") for details in self.connections.values()
+        ]
+        stopping = asyncio.ensure_future(
+            shut_down(instances, close_timeout=self.application_close_timeout)
+        )
+        return defer.Deferred.fromFuture(stopping)
+
+
+class CommandLineInterface(DaphneCommandLineInterface):  # type: ignore[misc]
+    """Daphne's command line, serving with :class:`GracefulServer`."""
+
+    server_class = GracefulServer
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parser.prog = "python -m channels_lite.serve"
+
+
+def _exit_if_still_running(timeout: float) -> None:
+    """Exit the process (status 0) unless it ended within ``timeout`` seconds."""
+    threading.Event().wait(timeout)
+    busy = [
+        thread.name
+        for thread in threading.enumerate()
+        if not thread.daemon and thread is not threading.main_thread()
+    ]
+    logger.error(
+        "Exiting with worker threads still busy %s s after shutdown: %s",
+        timeout,
+        ", ".join(busy),
+    )
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
