@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--rounds N] ...``.
 
 Prints progress to stderr and the results table to stdout; writes the
-results page and plot under ``--output`` (by default ``docs``, for a
+results page (reStructuredText for the docs site, Markdown to read on its
+own) and plot under ``--output`` (by default ``docs``, for a
 complete run only: not with ``--quick`` or ``--only``).
 """
 
@@ -47,7 +48,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--only", action="append", choices=SECTIONS, help="run only these sections"
     )
     parser.add_argument(
-        "--output", type=Path, help="where to write benchmarks.rst and its plot"
+        "--output",
+        type=Path,
+        help="where to write benchmarks.rst, benchmarks.md and the plot",
     )
     return parser.parse_args(argv)
 
@@ -72,7 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     _raise_file_limit()
     suite = [w for w in workloads(scale) if not args.only or w.section in args.only]
 
-    from benchmarks.report import PLOT_NAME, plot, render_rst, render_table
+    from benchmarks.report import (
+        PLOT_NAME,
+        plot,
+        render_md,
+        render_rst,
+        render_table,
+    )
 
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(run_redis())
@@ -83,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         command = "python -m benchmarks" + (" --quick" if args.quick else "")
         output.mkdir(parents=True, exist_ok=True)
         (output / "benchmarks.rst").write_text(render_rst(results, scale, command))
+        (output / "benchmarks.md").write_text(render_md(results, scale, command))
         plot(results, output / PLOT_NAME)
-        print(f"\nwrote {output / 'benchmarks.rst'} and {output / PLOT_NAME}")
+        print(f"\nwrote benchmarks.rst, benchmarks.md and {PLOT_NAME} in {output}")
     return 0
 
 

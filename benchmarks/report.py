@@ -16,7 +16,14 @@ from benchmarks._impls import CHANNELS, LITE
 from benchmarks._runner import Result, Scale
 from benchmarks.memory import LEAK_NOISE_KIB, leak_warm_up
 
-__all__ = ["PLOT_NAME", "environment", "plot", "render_rst", "render_table"]
+__all__ = [
+    "PLOT_NAME",
+    "environment",
+    "plot",
+    "render_md",
+    "render_rst",
+    "render_table",
+]
 
 PLOT_NAME = "images/benchmarks-fanout.png"
 HEADERS = (
@@ -186,60 +193,95 @@ def _list_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     return lines
 
 
-def render_rst(results: Sequence[Result], scale: Scale, command: str) -> str:
-    """Return the benchmark results page, in reStructuredText."""
-    title = "Benchmarks against Django Channels"
-    lines = [title, "=" * len(title), ""]
-    lines += [
-        "channels_lite and Django Channels (with channels_redis and daphne) run",
-        "the same workloads in one run on one machine, alternating between the",
-        "two implementations round after round; each figure is the median of",
-        f"{scale.rounds} rounds. On a shared machine absolute figures drift, so",
-        "read the **ratio** column: above 1 means channels_lite does better",
+def _pipe_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    cells = [[c.replace("|", r"\|") for c in row] for row in rows]
+    lines = ["| " + " | ".join(cells[0]) + " |"]
+    lines.append("|" + "|".join("---" for _ in cells[0]) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
+    return lines
+
+
+def _intro(scale: Scale, command: str) -> list[str]:
+    return [
+        "channels_lite and Django Channels (with channels_redis and daphne) run "
+        "the same workloads in one run on one machine, alternating between the "
+        "two implementations round after round; each figure is the median of "
+        f"{scale.rounds} rounds. On a shared machine absolute figures drift, so "
+        "read the **ratio** column: above 1 means channels_lite does better "
         "(higher throughput, lower latency or less memory).",
-        "",
-        "Regenerate this page with ``python -m benchmarks`` from a checkout with",
-        "the ``bench`` extra installed (``pip install -e '.[dev,bench]'``); this",
+        "Regenerate this page with ``python -m benchmarks`` from a checkout with "
+        "the ``bench`` extra installed (``pip install -e '.[dev,bench]'``); this "
         f"page comes from ``{command}``.",
-        "",
-        "Run",
-        "---",
-        "",
     ]
-    lines += [f"- **{key}**: {value}" for key, value in environment()]
-    lines += ["", "Results", "-------", ""]
-    lines += _list_table([HEADERS, *_rows(results)])
-    lines += ["", ".. image:: " + PLOT_NAME, "   :alt: group_send latency by size", ""]
-    lines += [
-        "Workloads",
-        "---------",
-        "",
-        "Every message carries a 64-byte payload, all traffic stays on",
-        "127.0.0.1, and the harness starts and stops its own redis-server and",
-        "daphne processes (``benchmarks/`` in the repository).",
-        "",
-        f"- **layer**: {scale.layer_messages:,} messages on one channel, sent "
+
+
+def _workloads(scale: Scale) -> tuple[str, list[str]]:
+    lead = (
+        "Every message carries a 64-byte payload, all traffic stays on "
+        "127.0.0.1, and the harness starts and stops its own redis-server and "
+        "daphne processes (``benchmarks/`` in the repository)."
+    )
+    items = [
+        f"**layer**: {scale.layer_messages:,} messages on one channel, sent "
         "all then received all, or by a sender and a receiver running "
         "concurrently, on a named and on a process-local (``new_channel``) "
         "channel. A message counts once it is both sent and received.",
-        "- **groups**: the time of ``group_add`` for each of M process-local "
+        "**groups**: the time of ``group_add`` for each of M process-local "
         "channels, and the median over "
         f"{scale.group_sends} sends of the latency of one ``group_send`` until "
         "all M members have the message. Each member is a task that loops like "
         "a consumer (receive, count, receive again), so the latency includes "
         "the members going back to ``receive``.",
-        f"- **websockets**: {scale.clients} clients each doing "
+        f"**websockets**: {scale.clients} clients each doing "
         f"{scale.round_trips:,} echo round trips against an async and a sync "
         f"consumer; {scale.connect_cycles:,} connect / echo / close cycles; a "
         f"{scale.chat_members}-member group chat over the Redis layer where "
         f"each member posts {scale.chat_messages} messages, one at a time; and "
         "a bare ASGI echo app on the same daphne, the ceiling the server "
         "allows (its ratio shows the noise of the run).",
-        f"- **memory**: daphne's RSS growth per connection with "
+        f"**memory**: daphne's RSS growth per connection with "
         f"{scale.idle_connections:,} idle connections open, and its RSS growth "
         f"over {scale.leak_cycles:,} connect/close cycles after "
         f"{leak_warm_up(scale.leak_cycles):,} warm-up cycles "
         f"(growth under {LEAK_NOISE_KIB // 1024} MiB counts as allocator noise).",
-        "",
     ]
-    return "\n".join(lines)
+    return lead, items
+
+
+TITLE = "Benchmarks against Django Channels"
+
+
+def render_rst(results: Sequence[Result], scale: Scale, command: str) -> str:
+    """Return the benchmark results page, in reStructuredText."""
+    lines = [TITLE, "=" * len(TITLE), ""]
+    for paragraph in _intro(scale, command):
+        lines += [paragraph, ""]
+    lines += ["Run", "---", ""]
+    lines += [f"- **{key}**: {value}" for key, value in environment()]
+    lines += ["", "Results", "-------", ""]
+    lines += _list_table([HEADERS, *_rows(results)])
+    lines += ["", ".. image:: " + PLOT_NAME, "   :alt: group_send latency by size", ""]
+    lead, items = _workloads(scale)
+    lines += ["Workloads", "---------", "", lead, ""]
+    lines += [f"- {item}" for item in items]
+    return "\n".join([*lines, ""])
+
+
+def _md(text: str) -> str:
+    return text.replace("``", "`")
+
+
+def render_md(results: Sequence[Result], scale: Scale, command: str) -> str:
+    """Return the benchmark results page, in Markdown."""
+    lines = [f"# {TITLE}", ""]
+    for paragraph in _intro(scale, command):
+        lines += [_md(paragraph), ""]
+    lines += ["## Run", ""]
+    lines += [f"- **{key}**: {value}" for key, value in environment()]
+    lines += ["", "## Results", ""]
+    lines += _pipe_table([HEADERS, *_rows(results)])
+    lines += ["", f"![group_send latency by size]({PLOT_NAME})", ""]
+    lead, items = _workloads(scale)
+    lines += ["## Workloads", "", _md(lead), ""]
+    lines += [f"- {_md(item)}" for item in items]
+    return "\n".join([*lines, ""])

@@ -5,9 +5,11 @@ All process-local channels of a layer whose names share the part up to ``!``
 inbox pops up to :data:`BATCH` entries per round trip and fans each entry out to
 the local mailboxes of the channels it lists; ``receive`` then waits on a
 mailbox only. A message counts against its channel's capacity until a
-consumer takes it (or it expires), and those hand-overs are reported back to
-Redis in batches by a second task, so a slow consumer fills only its own
-channel.
+consumer takes it (or it expires), so a slow consumer fills only its own
+channel. Those hand-overs are reported back to Redis in batches: on the drain
+task's next round trip while messages keep coming, otherwise by a second task
+a moment later, and at once when this process is about to send to a channel
+that looks full or to a group.
 
 Mailboxes belong to the layer, not to an event loop: a receiver in any loop
 can be woken, and messages drained in a loop that has since closed are not
@@ -22,7 +24,9 @@ import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from time import monotonic
+from typing import Any
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis._wire import Keys, parse_entry
@@ -35,6 +39,9 @@ logger = logging.getLogger(__name__)
 #: How many entries one drain round trip pops at most.
 BATCH = 1000
 _SWEEP_INTERVAL = 1.0
+# How long hand-overs may wait for the drain task to carry them to Redis
+# before the ack task reports them on a round trip of its own.
+_ACK_DELAY = 0.002
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
@@ -51,6 +58,11 @@ def _wake(waiter: asyncio.Future[None]) -> None:
     # A closed loop has no receiver left to wake.
     with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(_resolve, waiter)
+
+
+def _flat(acks: Counter[str]) -> list[str | int]:
+    """Return hand-over counts as script arguments: ``suffix, n, ...``."""
+    return [item for pair in acks.items() for item in pair]
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
@@ -96,6 +108,8 @@ class Inbox:
         self._lock = threading.Lock()
         self._ack_event: asyncio.Event | None = None
         self._ack_loop: asyncio.AbstractEventLoop | None = None
+        # Reports of hand-overs whose round trip is running, in any loop.
+        self._reports: list[Future[None]] = []
 
     def deliver(self, entries: Iterable[bytes], server_now_ms: int) -> None:
         """Put drained entries into their channels' mailboxes."""
@@ -219,36 +233,80 @@ class Inbox:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
 
+    def _begin_report(self) -> tuple[list[str | int], Future[None] | None]:
+        """Take the unreported hand-overs (``suffix, n, ...``) to report them.
+
+        Also return a future to settle once they are reported (None if there
+        are none).
+        """
+        with self._lock:
+            acks, self._acks = self._acks, Counter()
+            if not acks:
+                return [], None
+            report: Future[None] = Future()
+            self._reports.append(report)
+        return _flat(acks), report
+
+    def _end_report(self, report: Future[None] | None) -> None:
+        if report is not None:
+            with self._lock:
+                self._reports.remove(report)
+            report.set_result(None)
+
+    def has_acks(self) -> bool:
+        """Return whether some hand-overs are not in Redis's counts yet."""
+        return bool(self._acks or self._reports)
+
+    async def report_acks(self, shard: Shard, keys: Keys) -> bool:
+        """Report the hand-overs not reported yet; return whether there were any.
+
+        Reports other tasks have in flight are waited for, so once this
+        returns, Redis counts every hand-over made before it was called.
+        """
+        with self._lock:
+            others = list(self._reports)
+        args, report = self._begin_report()
+        try:
+            if args:
+                await shard.run("ack", [keys.counts(self.queue)], args)
+        except ChannelLayerUnavailable:
+            # Redis lost or restarted: its counts are gone with it.
+            logger.debug("Could not report %d hand-overs", len(args) // 2)
+        finally:
+            self._end_report(report)
+        for other in others:
+            await asyncio.wrap_future(other)
+        return bool(args or others)
+
     async def flush_acks(self, shard: Shard, keys: Keys) -> None:
-        """Report hand-overs to Redis whenever there are some (a task)."""
+        """Report the hand-overs the drain task has not carried (a task)."""
         event = self._ack_event = asyncio.Event()
         self._ack_loop = asyncio.get_running_loop()
-        key = keys.counts(self.queue)
         while True:
             await event.wait()
             stop_if_cancelled()
             event.clear()
-            with self._lock:
-                acks, self._acks = self._acks, Counter()
-            if not acks:
-                continue
-            args = [item for pair in acks.items() for item in pair]
-            try:
-                await shard.run("ack", [key], args)
-            except ChannelLayerUnavailable:
-                # Redis lost or restarted: its counts are gone with it.
-                logger.debug("Could not report %d hand-overs", len(acks))
+            await asyncio.sleep(_ACK_DELAY)
+            await self.report_acks(shard, keys)
+
+    async def _pop_batch(self, shard: Shard, keys: list[str]) -> Any:
+        """Pop the next batch, carrying the hand-overs not reported yet."""
+        args, report = self._begin_report()
+        try:
+            return await shard.run("drain", keys, [BATCH, *args])
+        finally:
+            self._end_report(report)
 
     async def drain(
         self, shard: Shard, keys: Keys, on_recover: Callable[[], None]
     ) -> None:
         """Move entries from Redis into mailboxes until cancelled (a task)."""
-        key = keys.queue(self.queue)
+        key, counts = keys.queue(self.queue), keys.counts(self.queue)
         delay, failing, next_sweep = 0.1, False, monotonic() + _SWEEP_INTERVAL
         while True:
             stop_if_cancelled()
             try:
-                server_now, entries = await shard.run("drain", [key], [BATCH])
+                server_now, entries = await self._pop_batch(shard, [key, counts])
                 if failing:
                     failing, delay = False, 0.1
                     logger.warning("Redis at %s is back", shard.config.label)

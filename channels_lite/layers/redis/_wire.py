@@ -131,24 +131,37 @@ end
 """
 )
 
-# KEYS: inbox queue. ARGV: how many. Returns {server time ms, {entries...}}.
+# Forget hand-overs: ARGV from ``first`` on are pairs of suffix and count.
+_FORGET = """
+local function forget(key, first)
+  for i = first, #ARGV, 2 do
+    if redis.call('HINCRBY', key, ARGV[i], -tonumber(ARGV[i + 1])) <= 0 then
+      redis.call('HDEL', key, ARGV[i])
+    end
+  end
+end
+"""
+
+# KEYS: inbox queue, counts. ARGV: how many, then suffix, n, suffix, n, ...
+# (hand-overs to report on the way). Returns {server time ms, {entries...}}.
 DRAIN = (
     _PRELUDE
+    + _FORGET
     + """
+forget(KEYS[2], 2)
 local entries = redis.call('LPOP', KEYS[1], ARGV[1])
 return {now_ms(), entries or {}}
 """
 )
 
 # KEYS: counts. ARGV: suffix, n, suffix, n, ... Forget delivered messages.
-ACK = """
-for i = 1, #ARGV, 2 do
-  if redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1])) <= 0 then
-    redis.call('HDEL', KEYS[1], ARGV[i])
-  end
-end
+ACK = (
+    _FORGET
+    + """
+forget(KEYS[1], 1)
 return 1
 """
+)
 
 # KEYS: group, caps, group, caps, ... ARGV: group expiry ms, then per key pair
 # a channel and its capacity ("" for the default). Adds or renews members.

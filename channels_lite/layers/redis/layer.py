@@ -170,21 +170,29 @@ class RedisChannelLayer(BaseChannelLayer):
         state = self._clients.current()
         await self._recover(state)
         shard = self._shard(state, queue)
-        queued = await shard.run(
-            "send",
-            [self.keys.queue(queue), self.keys.counts(queue)],
-            [
-                "1" if "!" in channel else "0",
-                channel[len(queue) :],
-                capacity,
-                int(self.expiry * 1000),
-                body,
-            ],
+        keys = [self.keys.queue(queue), self.keys.counts(queue)]
+        args = [
+            "1" if "!" in channel else "0",
+            channel[len(queue) :],
+            capacity,
+            int(self.expiry * 1000),
+            body,
+        ]
+        for attempt in range(2):
+            if await shard.run("send", keys, args):
+                return
+            # A channel of this process may only look full: what its
+            # consumer took lately may not be reported yet.
+            inbox = self._inboxes.get(queue)
+            if (
+                attempt
+                or inbox is None
+                or not await inbox.report_acks(shard, self.keys)
+            ):
+                break
+        raise ChannelFull(
+            f"Channel {channel!r} is at its capacity of {capacity} messages"
         )
-        if not queued:
-            raise ChannelFull(
-                f"Channel {channel!r} is at its capacity of {capacity} messages"
-            )
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Wait for and return the next unexpired message of ``channel``.
@@ -320,6 +328,11 @@ class RedisChannelLayer(BaseChannelLayer):
         args = [self.keys.root, body, int(self.expiry * 1000), self.capacity]
         state = self._clients.current()
         await self._recover(state)
+        # Members in this process count only what their consumers have not
+        # taken: report what they took before Redis checks capacities.
+        for inbox in list(self._inboxes.values()):
+            if inbox.has_acks():
+                await inbox.report_acks(self._shard(state, inbox.queue), self.keys)
         results = await asyncio.gather(
             *(shard.run("group_send", keys, args) for shard in state.shards),
             return_exceptions=True,

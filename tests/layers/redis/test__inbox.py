@@ -147,3 +147,20 @@ async def test_idle_channels_leave_no_state_behind(layer: RedisChannelLayer) -> 
     (inbox,) = layer._inboxes.values()
     inbox.sweep()
     assert inbox._mailboxes == {}
+
+
+async def test_drain_reports_the_hand_overs_it_carries(
+    layer: RedisChannelLayer,
+) -> None:
+    channel = await layer.new_channel()
+    queue = layer.non_local_name(channel)
+    suffix = channel[len(queue) :]
+    for n in range(3):
+        await layer.send(channel, {"type": "m", "n": n})
+    shard = layer._shard(layer._clients.current(), queue)
+    keys = [layer.keys.queue(queue), layer.keys.counts(queue)]
+    _, entries = await shard.run("drain", keys, [1, suffix, 2])
+    assert len(entries) == 1
+    assert await shard.client.hget(keys[1], suffix) == b"1"
+    await shard.run("drain", keys, [1, suffix, 1])
+    assert not await shard.client.hexists(keys[1], suffix)

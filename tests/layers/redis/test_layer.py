@@ -185,19 +185,45 @@ async def test_slow_consumer_fills_only_its_own_channel(
             assert await layer.receive(fast) == {"type": "m", "n": n}
 
 
-async def test_received_messages_free_capacity(make_layer: LayerFactory) -> None:
-    layer = make_layer(capacity=2)
+async def test_received_messages_free_capacity_for_other_processes(
+    make_layer: LayerFactory,
+) -> None:
+    layer, sender = make_layer(capacity=2), make_layer(capacity=2)
     channel = await layer.new_channel()
     async with asyncio.timeout(TIMEOUT):
         for n in range(10):
             while True:
                 try:
-                    await layer.send(channel, {"type": "m", "n": n})
+                    await sender.send(channel, {"type": "m", "n": n})
                     break
                 except ChannelFull:
                     # Hand-overs reach Redis in the background, soon after.
                     await asyncio.sleep(0.01)
             assert await layer.receive(channel) == {"type": "m", "n": n}
+
+
+async def test_received_messages_free_capacity_for_this_process_at_once(
+    make_layer: LayerFactory,
+) -> None:
+    layer = make_layer(capacity=1)
+    channel = await layer.new_channel()
+    async with asyncio.timeout(TIMEOUT):
+        for n in range(20):
+            await layer.send(channel, {"type": "m", "n": n})
+            assert await layer.receive(channel) == {"type": "m", "n": n}
+
+
+async def test_group_send_right_after_a_receive_reaches_the_member(
+    make_layer: LayerFactory,
+) -> None:
+    layer = make_layer(channel_capacity={"specific.*": 1})
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    async with asyncio.timeout(TIMEOUT):
+        for n in range(20):
+            await layer.group_send("room", {"type": "m", "n": n})
+            assert await layer.receive(channel) == {"type": "m", "n": n}
+    assert layer.stats["group_send_dropped"] == 0
 
 
 async def test_buffered_messages_count_against_capacity(
