@@ -8,6 +8,10 @@ anything else imports ``twisted.internet.reactor``.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sys
+import threading
 from typing import Any
 
 from daphne.cli import CommandLineInterface as DaphneCommandLineInterface
@@ -16,6 +20,8 @@ from twisted.internet import defer
 from twisted.internet import reactor as installed_reactor
 
 from channels_lite._shutdown import shut_down
+
+logger = logging.getLogger(__name__)
 
 reactor: Any = installed_reactor
 """The installed reactor (Twisted types it by interfaces mypy misreads)."""
@@ -31,7 +37,23 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     closes the channel layers. Daphne's own hook fails with ``KeyError`` on
     connections that have no instance (4.2.3) and stops waiting when the
     first instance ends.
+
+    A handler that blocks a worker thread forever would keep the process
+    from exiting (Python waits for its executor threads): once the server
+    has stopped, a watchdog ends the process if it is still there after
+    another ``application_close_timeout`` seconds.
     """
+
+    def run(self) -> None:
+        """Serve until the reactor stops, then watch that the process exits."""
+        super().run()
+        watchdog = threading.Thread(
+            target=_exit_if_still_running,
+            args=(self.application_close_timeout,),
+            name="channels_lite shutdown watchdog",
+            daemon=True,
+        )
+        watchdog.start()
 
     def kill_all_applications(self) -> Any:
         """Cancel every application instance; the reactor waits for the result."""
@@ -52,3 +74,21 @@ class CommandLineInterface(DaphneCommandLineInterface):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.parser.prog = "python -m channels_lite.serve"
+
+
+def _exit_if_still_running(timeout: float) -> None:
+    """Exit the process (status 0) unless it ended within ``timeout`` seconds."""
+    threading.Event().wait(timeout)
+    busy = [
+        thread.name
+        for thread in threading.enumerate()
+        if not thread.daemon and thread is not threading.main_thread()
+    ]
+    logger.error(
+        "Exiting with worker threads still busy %s s after shutdown: %s",
+        timeout,
+        ", ".join(busy),
+    )
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)

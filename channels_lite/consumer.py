@@ -167,13 +167,17 @@ class AsyncConsumer:
         try:
             async with asyncio.timeout(self.shutdown_timeout):
                 with contextlib.suppress(StopConsumer):
-                    await self.dispatch(dict(message))
+                    await self._handle_cancelled_disconnect(dict(message))
         except Exception:
             logger.exception(
                 "Disconnect handling failed at shutdown on %s %s",
                 self.scope["type"],
                 self.scope.get("path", "?"),
             )
+
+    async def _handle_cancelled_disconnect(self, message: Message) -> None:
+        """Handle the disconnect ``message`` of a cancelled consumer."""
+        await self.dispatch(message)
 
     def _get_handler(self, message: Mapping[str, Any]) -> Callable[[Any], Any]:
         name = get_handler_name(message)

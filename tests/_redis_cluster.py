@@ -163,6 +163,13 @@ class RedisClusterProcesses:
             process.kill()
             process.wait(timeout=10)
 
+    def restart(self, port: int) -> None:
+        """Kill the node on ``port``, start it again (empty), wait for the cluster."""
+        self.kill(port)
+        self.start_node(port)
+        for node in self.processes:
+            self._wait(node, _cluster_ok)
+
     def stop(self) -> None:
         """Stop every node (SIGTERM, then SIGKILL if one lingers)."""
         for process in self.processes.values():

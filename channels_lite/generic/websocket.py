@@ -98,6 +98,7 @@ class _WebsocketMixin(AsyncConsumer):
     disconnect: Callable[[int], Any]
 
     _closed_by_error = False
+    _groups_left = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Accept and ignore constructor arguments, as Channels' consumers do.
@@ -146,6 +147,31 @@ class _WebsocketMixin(AsyncConsumer):
                 await self._disconnect_now(CLOSE_INTERNAL_ERROR)
                 raise error from None
 
+    async def _handle_cancelled_disconnect(self, message: Message) -> None:
+        """Leave the groups on the event loop, then handle the disconnect.
+
+        Sync consumers run their handlers in the one thread Django's sync
+        code shares, which a blocked handler of any consumer may hold: the
+        groups are left without it, so that no membership outlives the
+        process even when ``disconnect`` cannot run. A failure to leave is
+        raised after the disconnect was handled.
+        """
+        failure: Exception | None = None
+        try:
+            if self.groups:
+                layer = self._groups_layer()
+                for group in self.groups:
+                    await layer.group_discard(group, self.channel_name)
+        except Exception as exc:
+            failure = exc
+        # Even when leaving failed: not again (a layer outage would only use
+        # up the time), and disconnect still runs.
+        self._groups_left = True
+        with contextlib.suppress(StopConsumer):
+            await super()._handle_cancelled_disconnect(message)
+        if failure is not None:
+            raise failure
+
     async def _close_now(self, code: int) -> None:
         """Close with ``code`` after what is queued; raise if the server refuses.
 
@@ -189,7 +215,7 @@ class _WebsocketMixin(AsyncConsumer):
         say); the failure is raised after it.
         """
         try:
-            if self.groups:
+            if self.groups and not self._groups_left:
                 layer = self._groups_layer()
                 for group in self.groups:
                     yield layer.group_discard(group, self.channel_name)

@@ -27,6 +27,7 @@ from tests.faults.consumers import (  # noqa: E402
     SyncFragileConsumer,
     SyncJsonEchoConsumer,
     SyncRoomConsumer,
+    SyncStuckRoomConsumer,
 )
 
 
@@ -50,6 +51,7 @@ application = ProtocolTypeRouter(
                 route("room/", counted(RoomConsumer.as_asgi())),
                 route("room-sync/", counted(SyncRoomConsumer.as_asgi())),
                 route("room-stuck/", counted(StuckRoomConsumer.as_asgi())),
+                route("room-sync-stuck/", counted(SyncStuckRoomConsumer.as_asgi())),
             ]
         ),
     }

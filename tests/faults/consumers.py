@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from channels_lite.exceptions import ChannelLayerUnavailable
@@ -177,3 +178,22 @@ class StuckRoomConsumer(RoomConsumer):
         """Log that the disconnect began, then wait forever."""
         logger.warning("StuckRoomConsumer disconnecting with code %d", code)
         await asyncio.Event().wait()
+
+
+class SyncStuckRoomConsumer(SyncRoomConsumer):
+    """A SyncRoomConsumer whose handler blocks its thread forever on ``"block"``.
+
+    Sync consumers share one thread, so while it blocks no sync handler of
+    any consumer of the process runs again.
+    """
+
+    shutdown_timeout = STUCK_SHUTDOWN_TIMEOUT
+
+    def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Answer a ping; on ``"block"``, say so and never return."""
+        if text_data == "block":
+            self.send(text_data="blocking")
+            threading.Event().wait()
+        super().receive(text_data=text_data, bytes_data=bytes_data)

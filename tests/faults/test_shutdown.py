@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from channels_lite.layers.redis import RedisChannelLayer
@@ -84,6 +84,33 @@ def _members(redis: RedisServer) -> int:
     return count
 
 
+async def _clients(
+    stack: contextlib.AsyncExitStack, server: DaphneServer, path: str
+) -> list[ClientConnection]:
+    """Connect CLIENTS to ``path``; return them once each answered a ping."""
+    clients = [
+        await stack.enter_async_context(connect(server.ws_url(path)))
+        for _ in range(CLIENTS)
+    ]
+    for ws in clients:
+        await ws.send("ping")
+        assert await ws.recv() == "pong"
+    return clients
+
+
+async def _stop(
+    server: DaphneServer,
+    clients: list[ClientConnection],
+    signum: signal.Signals = signal.SIGTERM,
+) -> None:
+    """Stop the server with ``signum``; check that it closed every client."""
+    server.process.send_signal(signum)
+    await asyncio.to_thread(server.process.wait, TIMEOUT)
+    for ws in clients:
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()
+
+
 async def _stop_with_clients(
     server: DaphneServer,
     path: str = "/room/",
@@ -91,18 +118,7 @@ async def _stop_with_clients(
 ) -> None:
     """Connect CLIENTS to ``path``, then stop the server with ``signum``."""
     async with contextlib.AsyncExitStack() as stack, asyncio.timeout(TIMEOUT):
-        clients = [
-            await stack.enter_async_context(connect(server.ws_url(path)))
-            for _ in range(CLIENTS)
-        ]
-        for ws in clients:
-            await ws.send("ping")
-            assert await ws.recv() == "pong"
-        server.process.send_signal(signum)
-        await asyncio.to_thread(server.process.wait, TIMEOUT)
-        for ws in clients:
-            with pytest.raises(ConnectionClosed):
-                await ws.recv()
+        await _stop(server, await _clients(stack, server, path), signum)
 
 
 SERVERS = [pytest.param("serve", id="serve"), pytest.param("runserver", id="runserver")]
@@ -157,6 +173,20 @@ async def test_sigterm_exits_despite_a_disconnect_that_hangs(
     assert log.count("Disconnect handling failed at shutdown") == CLIENTS
     # The groups were left before disconnect() began.
     assert _members(redis) == 0
+
+
+async def test_sigterm_leaves_groups_while_a_sync_handler_blocks_forever(
+    start: Start, redis: RedisServer
+) -> None:
+    # The watchdog ends the process this many seconds after the server stops.
+    server = start("serve", "--application-close-timeout", "2")
+    async with contextlib.AsyncExitStack() as stack, asyncio.timeout(TIMEOUT):
+        clients = await _clients(stack, server, "/room-sync-stuck/")
+        await clients[0].send("block")
+        assert await clients[0].recv() == "blocking"
+        await _stop(server, clients)
+    assert _members(redis) == 0
+    assert "worker threads still busy" in server.log.read_text()
 
 
 @pytest.mark.parametrize("path", ["/room/", "/room-sync/", "/room-stuck/"])

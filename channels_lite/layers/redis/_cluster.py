@@ -9,8 +9,11 @@ client can hand one pooled connection to two concurrent commands (seen as
 duplicated and lost replies under concurrent scripts and blocking waits),
 and plain clients drop a connection whose command was cancelled halfway.
 A redirected command is retried on the new owner after a refresh; a
-connection failure refreshes the map and is reported (never retried, which
-could run a script twice).
+connection failure refreshes the map and is reported. The node clients
+retry a command once after a connection error (the layer's ``retry``, as on
+a single server, so a connection that died with a restarted node does not
+fail the next call), never after a timeout; blocking waits have clients of
+their own that never retry.
 
 Every key of the layer carries a hash tag (see ``_wire``), so the scripts
 of send, receive and group membership touch one slot each. Two operations
@@ -34,6 +37,8 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import (
     AskError,
@@ -141,10 +146,11 @@ def connect(nodes: Sequence[str], options: dict[str, Any]) -> Redis:
         settings.setdefault("username", first.username)
     if first.scheme == "rediss":
         settings.setdefault("ssl", True)
-    # The cluster client has its own retries, across redirections and nodes.
-    settings.pop("retry", None)
+    # The cluster client has its own retries, across redirections and nodes;
+    # the layer's retry is for the node clients' commands.
+    retry = settings.pop("retry", None)
     cluster = RedisCluster(startup_nodes=startup, **settings)
-    _nodes[cluster] = _Nodes(cluster, settings)
+    _nodes[cluster] = _Nodes(cluster, settings, retry)
     return cast(Redis, cluster)
 
 
@@ -154,20 +160,35 @@ _REDIRECTS = 5
 class _Nodes:
     """Plain clients of a cluster's nodes, chosen by the cluster's slot map."""
 
-    def __init__(self, cluster: RedisCluster, options: dict[str, Any]) -> None:
+    def __init__(
+        self, cluster: RedisCluster, options: dict[str, Any], retry: Retry | None
+    ) -> None:
         self.cluster = cluster
         self.options = options
+        self.retry = retry
+        # Per node name: the commands' client and the blocking waits' client.
         self.clients: dict[str, Redis] = {}
+        self.waiters: dict[str, Redis] = {}
 
     def client_for(self, key: str) -> Redis:
         """Return the client of the master serving ``key``'s slot."""
+        return self._plain(key, self.clients, self.retry)
+
+    def waiter_for(self, key: str) -> Redis:
+        """Return the client for blocking waits on ``key``'s master."""
+        return self._plain(key, self.waiters, Retry(NoBackoff(), retries=0))
+
+    def _plain(self, key: str, clients: dict[str, Redis], retry: Retry | None) -> Redis:
         node = self.cluster.get_node_from_key(key)
         if node is None:
             raise ClusterDownError(f"No node serves the slot of {key!r}")
-        plain = self.clients.get(node.name)
+        plain = clients.get(node.name)
         if plain is None:
-            plain = Redis(host=node.host, port=int(node.port), **self.options)
-            self.clients[node.name] = plain
+            options = dict(self.options)
+            if retry is not None:
+                options["retry"] = retry
+            plain = Redis(host=node.host, port=int(node.port), **options)
+            clients[node.name] = plain
         return plain
 
     async def refresh(self) -> None:
@@ -176,9 +197,10 @@ class _Nodes:
 
     async def aclose(self) -> None:
         """Close every node client and the cluster client."""
-        for plain in self.clients.values():
+        for plain in [*self.clients.values(), *self.waiters.values()]:
             await plain.aclose()
         self.clients.clear()
+        self.waiters.clear()
         await self.cluster.aclose()
 
 
@@ -224,7 +246,7 @@ async def wait_for_entry(client: Redis, key: str, block: float) -> bool:
     await _initialized(nodes)
     arg: Any = block
     try:
-        found = await nodes.client_for(key).blmove(key, key, arg, "LEFT", "LEFT")
+        found = await nodes.waiter_for(key).blmove(key, key, arg, "LEFT", "LEFT")
     except AskError:
         await nodes.refresh()
         return False

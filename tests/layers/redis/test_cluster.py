@@ -123,6 +123,20 @@ async def test_layer_follows_a_slot_moved_to_another_node(
         assert (await layer.receive("test.moving"))["n"] == 2
 
 
+async def test_calls_right_after_a_node_restarts_succeed(
+    layer: RedisChannelLayer, redis_cluster: RedisClusterProcesses
+) -> None:
+    channels = [f"test.restart{n}" for n in range(8)]
+    slot = key_slot(layer.keys.queue(channels[0]).encode())
+    await asyncio.gather(*(layer.send(c, {"type": "before"}) for c in channels))
+
+    # The layer's pooled connections to that node die with it.
+    redis_cluster.restart(owners(redis_cluster)[slot])
+    async with asyncio.timeout(TIMEOUT):
+        await asyncio.gather(*(layer.send(c, {"type": "after"}) for c in channels))
+        assert await layer.receive(channels[0]) == {"type": "after"}
+
+
 async def test_layer_reports_a_cluster_that_cannot_be_reached() -> None:
     url = f"redis://127.0.0.1:{_free_cluster_port()}"
     layer = RedisChannelLayer(hosts=[{"cluster": [url], "socket_connect_timeout": 1}])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 import redis
+import redis.sentinel
 from pytest_django import Settings
 
 from channels_lite.exceptions import ChannelLayerUnavailable
@@ -54,6 +55,18 @@ class SentinelSetup:
         with self.sentinel_client() as client:
             _, port = client.sentinel_get_master_addr_by_name(MASTER)
         return int(port)
+
+    def serves_promoted_replica(self) -> bool:
+        """Return whether redis-py's Sentinel client now finds the replica."""
+        sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+            [("127.0.0.1", self.sentinel_port)], socket_timeout=5
+        )
+        try:
+            _, port = sentinel.discover_master(MASTER)  # type: ignore[no-untyped-call]
+        finally:
+            for client in sentinel.sentinels:
+                client.close()
+        return int(port) == self.replica_port
 
 
 def _wait(check: object, what: str) -> None:
@@ -169,10 +182,13 @@ async def test_consumer_recovers_after_master_failover(
     # In a thread: the consumer's receive loop keeps running meanwhile.
     await asyncio.to_thread(
         _wait,
-        lambda: sentinel_setup.master_port() == sentinel_setup.replica_port,
+        sentinel_setup.serves_promoted_replica,
         "the promotion of the replica",
     )
-    await send_when_available(layer, "after")
+    # Once Sentinel names the new master, the first call must reach it, not
+    # fail on a pooled connection to the dead one.
+    async with asyncio.timeout(TIMEOUT):
+        await layer.group_send("news", {"type": "news.item", "text": "after"})
 
     assert await communicator.receive_from(timeout=TIMEOUT) == "after"
     await communicator.disconnect(timeout=TIMEOUT)
