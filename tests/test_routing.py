@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 import pytest
@@ -54,7 +55,7 @@ async def no_receive() -> Message:
     raise AssertionError("routers must not receive")
 
 
-async def no_send(message: Message) -> None:
+async def no_send(message: Mapping[str, Any]) -> None:
     raise AssertionError("routers must not send")
 
 
