@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from datetime import datetime, timedelta
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -154,7 +154,7 @@ class InstanceSessionWrapper:
             session_key = self.scope["cookies"].get(settings.SESSION_COOKIE_NAME)
             self.scope["session"] = engine.SessionStore(session_key)
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Mapping[str, Any]) -> None:
         """Send ``message``, saving the session and setting its cookie first."""
         if self.activated and message["type"] in self.save_message_types:
             message = await self._finish_response(message)
@@ -170,7 +170,7 @@ class InstanceSessionWrapper:
         """
         return await database_sync_to_async(_save_session)(self.scope["session"])
 
-    async def _finish_response(self, message: Message) -> Message:
+    async def _finish_response(self, message: Mapping[str, Any]) -> Message:
         """Return a copy of ``message`` carrying Django's session headers.
 
         This follows Django's ``SessionMiddleware.process_response``: an
@@ -202,9 +202,9 @@ class InstanceSessionWrapper:
             vary_cookie = True
         if vary_cookie:
             patch_vary_headers(response, ("Cookie",))
-        message = dict(message)
-        _copy_response_headers(response, message)
-        return message
+        copy = dict(message)
+        _copy_response_headers(response, copy)
+        return copy
 
 
 class SessionMiddleware(BaseMiddleware):
@@ -277,7 +277,7 @@ def _set_session_cookie(
     )
 
 
-def _response_with_vary(message: Message) -> HttpResponse:
+def _response_with_vary(message: Mapping[str, Any]) -> HttpResponse:
     """Return an empty response holding ``message``'s ``Vary`` header.
 
     The response is only a builder: Django's helpers write cookies and

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, TypeAlias
 
 __all__ = ["ASGIApp", "Message", "Receive", "Scope", "Send"]
 
 #: The connection's ASGI scope: ``type``, ``path``, ``headers`` and what
-#: middleware adds (``cookies``, ``session``, ``user``, ``url_route``).
-Scope: TypeAlias = MutableMapping[str, Any]
+#: middleware adds (``cookies``, ``session``, ``user``, ``url_route``). A dict,
+#: and ``Send`` takes any mapping, as the Django stubs type ``ASGIHandler``: so
+#: ``get_asgi_application()`` is an ``ASGIApp`` to mypy without a cast.
+Scope: TypeAlias = dict[str, Any]
 #: One ASGI event or channel layer message: a dict with a ``"type"`` key.
 Message: TypeAlias = MutableMapping[str, Any]
 #: The coroutine an application awaits for the next incoming event.
 Receive: TypeAlias = Callable[[], Awaitable[Message]]
-#: The coroutine an application awaits to send an event to the server.
-Send: TypeAlias = Callable[[Message], Awaitable[None]]
+#: The coroutine an application awaits to send an event to the server; it
+#: must not change the event it is given.
+Send: TypeAlias = Callable[[Mapping[str, Any]], Awaitable[None]]
 #: An ASGI application: ``await app(scope, receive, send)``, returning ``None``.
 ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]

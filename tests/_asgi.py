@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from channels_lite.types import ASGIApp, Message, Receive, Scope, Send
@@ -54,7 +55,7 @@ class Connection:
 
     def __init__(self, app: ASGIApp, scope: Scope) -> None:
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
-        self.outbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
         self.task: asyncio.Future[None] = asyncio.ensure_future(
             app(scope, self.inbox.get, self.outbox.put)
         )
@@ -63,7 +64,7 @@ class Connection:
         """Deliver ``message`` to the application."""
         await self.inbox.put(message)
 
-    async def receive(self) -> Message:
+    async def receive(self) -> Mapping[str, Any]:
         """Return the application's next message (fail after ``TIMEOUT``)."""
         async with asyncio.timeout(TIMEOUT):
             get = asyncio.ensure_future(self.outbox.get())
@@ -113,7 +114,7 @@ class Recorder:
                 pass
 
 
-async def http_request(app: ASGIApp, scope: Scope) -> list[Message]:
+async def http_request(app: ASGIApp, scope: Scope) -> list[Mapping[str, Any]]:
     """Run one HTTP request through ``app``; return what it sent."""
     conn = Connection(app, scope)
     await conn.send({"type": "http.request", "body": b"", "more_body": False})
@@ -126,7 +127,7 @@ async def http_request(app: ASGIApp, scope: Scope) -> list[Message]:
     return messages
 
 
-async def websocket_connect(app: ASGIApp, scope: Scope) -> Message:
+async def websocket_connect(app: ASGIApp, scope: Scope) -> Mapping[str, Any]:
     """Open a WebSocket to ``app``, close it again; return its first reply."""
     conn = Connection(app, scope)
     await conn.send({"type": "websocket.connect"})
@@ -136,6 +137,6 @@ async def websocket_connect(app: ASGIApp, scope: Scope) -> Message:
     return reply
 
 
-def header_values(message: Message, name: bytes) -> list[bytes]:
+def header_values(message: Mapping[str, Any], name: bytes) -> list[bytes]:
     """Return the values of header ``name`` in ``message``."""
     return [v for k, v in message.get("headers", ()) if k.lower() == name]

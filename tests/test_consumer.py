@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -318,11 +319,11 @@ class HeldServer:
     """A server ``send`` held until released; records what it was given."""
 
     def __init__(self, *, fail: bool = False) -> None:
-        self.sent: list[Message] = []
+        self.sent: list[Mapping[str, Any]] = []
         self.release = asyncio.Event()
         self.fail = fail
 
-    async def __call__(self, message: Message) -> None:
+    async def __call__(self, message: Mapping[str, Any]) -> None:
         await self.release.wait()
         if self.fail:
             raise ConnectionResetError("client went away")

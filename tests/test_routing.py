@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+from collections.abc import Mapping
 from typing import Any, cast
 
 import pytest
@@ -56,7 +57,7 @@ async def no_receive() -> Message:
     raise AssertionError("routers must not receive")
 
 
-async def no_send(message: Message) -> None:
+async def no_send(message: Mapping[str, Any]) -> None:
     raise AssertionError("routers must not send")
 
 

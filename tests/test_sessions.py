@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.cookies import SimpleCookie
 from importlib import import_module
 from typing import Any
@@ -51,7 +51,7 @@ def saved_session(**data: Any) -> SessionBase:
     return store
 
 
-def set_cookies(message: Message) -> SimpleCookie:
+def set_cookies(message: Mapping[str, Any]) -> SimpleCookie:
     jar: SimpleCookie = SimpleCookie()
     for value in header_values(message, b"set-cookie"):
         jar.load(value.decode())

@@ -7,16 +7,12 @@
 from __future__ import annotations
 
 import os
-from typing import cast
 
 from django.core.asgi import get_asgi_application
 
-from channels_lite.types import ASGIApp
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "testproject.settings")
-# Set Django up before importing code that may touch models. (The cast: the
-# Django stubs type its handler's scopes as dicts, ASGIApp as mappings.)
-django_asgi_app = cast(ASGIApp, get_asgi_application())
+# Set Django up before importing code that may touch models.
+django_asgi_app = get_asgi_application()
 
 from chat.routing import channel_routes, websocket_urlpatterns  # noqa: E402
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -208,7 +208,7 @@ async def _never_receive() -> Message:
     raise AssertionError("the router must not receive")
 
 
-async def _never_send(message: Message) -> None:
+async def _never_send(message: Mapping[str, Any]) -> None:
     raise AssertionError("the router must not send")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pytest
@@ -38,12 +39,12 @@ class RefusingServer:
 
     def __init__(self) -> None:
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
-        self.sent: list[Message] = []
+        self.sent: list[Mapping[str, Any]] = []
 
     async def receive(self) -> Message:
         return await self.inbox.get()
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Mapping[str, Any]) -> None:
         code = message.get("code", 1000)
         if message["type"] == "websocket.close" and not _allowed(code):
             raise Exception(f"invalid close code {code}")

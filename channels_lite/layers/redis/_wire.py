@@ -28,6 +28,7 @@ __all__ = [
     "GROUP_SEND",
     "POP",
     "SEND",
+    "UNPOP",
     "Keys",
     "parse_entry",
 ]
@@ -141,6 +142,19 @@ local function forget(key, first)
   end
 end
 """
+
+# KEYS: queue. ARGV: an entry POP returned to a receive that was cancelled
+# before it got it. Puts it back at the head unless it expired meanwhile.
+UNPOP = (
+    _PRELUDE
+    + """
+local ttl = tonumber(string.sub(ARGV[1], 1, 13)) - now_ms()
+if ttl <= 0 then return 0 end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+"""
+)
 
 # KEYS: inbox queue, counts. ARGV: how many, then suffix, n, suffix, n, ...
 # (hand-overs to report on the way). Returns {server time ms, {entries...}}.

@@ -13,6 +13,7 @@ process, fanned out locally.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections import Counter, defaultdict
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 _SCRIPTS = {
     "send": _wire.SEND,
     "pop": _wire.POP,
+    "unpop": _wire.UNPOP,
     "drain": _wire.DRAIN,
     "ack": _wire.ACK,
     "group_add": _wire.GROUP_ADD,
@@ -212,7 +214,7 @@ class RedisChannelLayer(BaseChannelLayer):
         while True:
             stop_if_cancelled()
             try:
-                entry = await shard.run("pop", [key], [])
+                entry = await self._pop(shard, key)
                 if entry is None:
                     await shard.wait_for_entry(key)
                     continue
@@ -226,6 +228,24 @@ class RedisChannelLayer(BaseChannelLayer):
                 return plain
             self.stats["undecryptable"] += 1
             logger.warning("Dropped a message on %s that no key decrypts", channel)
+
+    async def _pop(self, shard: Shard, key: str) -> bytes | None:
+        """Pop the next entry of a normal channel; a cancelled call loses nothing.
+
+        Once the script is on its way, Redis may pop the entry even if the
+        caller gives up, so the call runs in a task of its own and a cancelled
+        caller puts what it popped back at the head of the list.
+        """
+        pop = asyncio.ensure_future(shard.run("pop", [key], []))
+        try:
+            entry: bytes | None = await asyncio.shield(pop)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                entry = await pop
+                if entry is not None:
+                    await shard.run("unpop", [key], [entry])
+            raise
+        return entry
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         """Return a new process-local channel name that this process receives."""

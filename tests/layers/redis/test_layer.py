@@ -7,6 +7,7 @@ import datetime
 import decimal
 import logging
 import secrets
+import time
 import uuid
 
 import pytest
@@ -50,6 +51,44 @@ async def test_receive_keeps_order_per_channel(layer: RedisChannelLayer) -> None
     async with asyncio.timeout(TIMEOUT):
         got = [(await layer.receive(channel))["n"] for _ in range(20)]
     assert got == list(range(20))
+
+
+async def _cancel_in_flight(
+    layer: RedisChannelLayer, round_trips: RoundTrips, spins: int
+) -> int | None:
+    """Cancel a receive ``spins`` loop turns after its pop was sent."""
+    round_trips.reset()
+    receiving = asyncio.create_task(layer.receive("test.jobs"))
+    async with asyncio.timeout(TIMEOUT):
+        while not round_trips.count:  # noqa: ASYNC110 - a counter, no event
+            await asyncio.sleep(0)
+    for _ in range(spins):
+        await asyncio.sleep(0)
+    # Block the loop while Redis pops and answers, so the cancellation can
+    # reach the receive before the answer does.
+    time.sleep(0.02)  # noqa: ASYNC251 - blocking is the point
+    receiving.cancel()
+    try:
+        message = await receiving
+    except asyncio.CancelledError:
+        return None
+    return int(message["n"])
+
+
+async def test_cancelled_receive_on_a_normal_channel_loses_nothing(
+    layer: RedisChannelLayer, round_trips: RoundTrips
+) -> None:
+    got: list[int] = []
+    for n in range(30):
+        await layer.send("test.jobs", {"type": "job", "n": n})
+        # The cancellation lands at a different point of the pop each time.
+        taken = await _cancel_in_flight(layer, round_trips, spins=n)
+        if taken is not None:
+            got.append(taken)
+    async with asyncio.timeout(TIMEOUT):
+        while len(got) < 30:
+            got.append((await layer.receive("test.jobs"))["n"])
+    assert got == list(range(30))
 
 
 async def test_new_channel_names_are_unique_and_local(
