@@ -187,7 +187,10 @@ class SendQueue:
     def __init__(self, send: Callable[[Any], Awaitable[None]]) -> None:
         self._send = send
         self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        # A list the delivery task swaps out whole, and one future to wake it:
+        # an asyncio.Queue costs an idle connection three 64-slot deques.
+        self._pending: list[Any] = []
+        self._wakeup: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self.error: Exception | None = None
 
@@ -195,17 +198,17 @@ class SendQueue:
         """Queue ``message``; callable from any thread."""
         if self.error is not None:
             raise self.error
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, message)
+        self._loop.call_soon_threadsafe(self._append, message)
 
     async def put(self, message: Any) -> None:
         """Queue ``message`` from the event loop."""
-        self._queue.put_nowait(message)
+        self._append(message)
 
     async def flush(self) -> None:
         """Wait until everything queued so far is sent; raise a failure of send."""
         if self.error is None:
             sent = self._loop.create_future()
-            self._queue.put_nowait(sent)
+            self._append(sent)
             await sent
         if self.error is not None:
             raise self.error
@@ -224,27 +227,40 @@ class SendQueue:
             return
         # The sentinel comes after everything queued so far, so this waits
         # for all of it to be sent.
-        self._queue.put_nowait(_CLOSE)
+        self._append(_CLOSE)
         await task
         if self.error is not None and kind is None:
             raise self.error
 
-    async def _deliver(self) -> None:
-        while (message := await self._queue.get()) is not _CLOSE:
-            if isinstance(message, asyncio.Future):
-                _wake(message)  # a flush() waiting for this point
-                continue
-            try:
-                await self._send(message)
-            except Exception as exc:
-                self.error = exc
-                self._release_flushes()
-                return
+    def _append(self, message: Any) -> None:
+        self._pending.append(message)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
-    def _release_flushes(self) -> None:
+    async def _deliver(self) -> None:
+        while True:
+            if not self._pending:
+                self._wakeup = self._loop.create_future()
+                await self._wakeup
+            batch, self._pending = self._pending, []
+            for index, message in enumerate(batch):
+                if message is _CLOSE:
+                    return
+                if isinstance(message, asyncio.Future):
+                    _wake(message)  # a flush() waiting for this point
+                    continue
+                try:
+                    await self._send(message)
+                except Exception as exc:
+                    self.error = exc
+                    self._release_flushes([*batch[index + 1 :], *self._pending])
+                    return
+
+    @staticmethod
+    def _release_flushes(unsent: list[Any]) -> None:
         """Wake every queued flush(); each then raises ``error``."""
-        while not self._queue.empty():
-            message = self._queue.get_nowait()
+        for message in unsent:
             if isinstance(message, asyncio.Future):
                 _wake(message)
 
