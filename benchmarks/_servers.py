@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from benchmarks._impls import Implementation
@@ -87,11 +87,14 @@ def run_redis() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def run_daphne(impl: Implementation, redis_url: str) -> Iterator[tuple[int, int]]:
+def run_daphne(
+    impl: Implementation, redis_url: str, *, extra_env: Mapping[str, str] = {}
+) -> Iterator[tuple[int, int]]:
     """Run daphne serving :mod:`benchmarks.asgi` for ``impl``.
 
     Yield ``(port, pid)``. The server's default channel layer is ``impl``'s
     Redis layer on ``redis_url``; its ``"memory"`` layer is in-memory.
+    ``extra_env`` adds to the server's environment.
     """
     port = free_port()
     env = dict(
@@ -100,6 +103,7 @@ def run_daphne(impl: Implementation, redis_url: str) -> Iterator[tuple[int, int]
         DJANGO_SETTINGS_MODULE="benchmarks.settings",
         BENCH_IMPL=impl.name,
         BENCH_REDIS_URL=redis_url,
+        **extra_env,
     )
     args = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), "-v", "0"]
     args += ["--ping-interval", "600", "benchmarks.asgi:application"]

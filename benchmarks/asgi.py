@@ -8,7 +8,10 @@ names (see :mod:`benchmarks.settings`):
 - ``/chat/<room>/``: an async consumer in group ``room`` on the Redis layer,
   relaying each frame to the whole group;
 - ``/bare/``: a bare ASGI echo app that bypasses both implementations, the
-  ceiling of what daphne can do.
+  ceiling of what daphne can do;
+- ``/_settle/``: collects garbage, returns freed heap to the system and
+  sends the server's resident memory, so that the memory workloads compare
+  live memory rather than allocator high-water marks.
 
 The echo consumers use the in-memory layer (alias ``"memory"``), so each
 connection still gets a channel name as it would in a real project.
@@ -16,12 +19,15 @@ connection still gets a channel name as it would in a real project.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
 from typing import Any
 
 import django
 
 from benchmarks._impls import by_name
+from benchmarks._servers import rss_kib
 from channels_lite.types import Receive, Scope, Send
 
 __all__ = ["application"]
@@ -93,6 +99,26 @@ async def bare_echo(scope: Scope, receive: Receive, send: Send) -> None:
             return
 
 
+def _release_free_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc only)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
+async def settle(scope: Scope, receive: Receive, send: Send) -> None:
+    """Collect garbage and trim the heap, then send this process's RSS in KiB."""
+    await receive()
+    gc.collect()
+    _release_free_heap()
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.send", "text": str(rss_kib(os.getpid()))})
+    while (await receive())["type"] != "websocket.disconnect":
+        pass
+
+
 _router = _URLRouter(
     [
         path("echo/async/", AsyncEchoConsumer.as_asgi()),
@@ -103,8 +129,10 @@ _router = _URLRouter(
 
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
-    """Send ``/bare/`` to :func:`bare_echo` and everything else to the router."""
+    """Send ``/bare/`` and ``/_settle/`` to their apps, the rest to the router."""
     if scope["path"] == "/bare/":
         await bare_echo(scope, receive, send)
+    elif scope["path"] == "/_settle/":
+        await settle(scope, receive, send)
     else:
         await _router(scope, receive, send)

@@ -2,6 +2,20 @@
 
 Each measurement starts its own daphne, so one measurement's high-water
 mark cannot hide another's growth. RSS is read from ``/proc`` (Linux).
+
+Every reading is *settled*: the benchmark waits until daphne has reaped the
+connections that closed (it does so once a second), then the server collects
+garbage and hands the C heap's free pages back to the system
+(``malloc_trim``) before it reads its RSS. Without this, a reading is the
+allocator's high-water mark: daphne holds each closed connection until its
+next reaping pass, so a faster server holds more of them at once, and the
+heap they leave behind stays resident without being a leak.
+
+The leak check's daphne also runs with ``PYTHONMALLOC=malloc``: pymalloc
+returns an arena to the system only once every object in it is gone, so a
+few long-lived objects allocated at a peak keep megabytes resident at random,
+while ``malloc_trim`` returns every free page of the C heap. The per-connection
+figure keeps the default allocator, the one a deployment runs.
 """
 
 from __future__ import annotations
@@ -10,33 +24,43 @@ import asyncio
 
 from benchmarks._impls import Implementation
 from benchmarks._runner import Context, Workload
-from benchmarks._servers import rss_kib, run_daphne
-from benchmarks.sockets import cycle, open_many
+from benchmarks._servers import run_daphne
+from benchmarks.sockets import cycle, open_client, open_many
 
-__all__ = ["LEAK_NOISE_KIB", "leak_warm_up", "memory_workloads"]
+__all__ = ["LEAK_CHECKPOINTS", "LEAK_NOISE_KIB", "leak_warm_up", "memory_workloads"]
 
 PATH = "/echo/async/"
+SETTLE_PATH = "/_settle/"
 WARM_UP_CYCLES = 200
-SETTLE = 1.0
+# daphne reaps finished connections once a second; wait for two passes.
+SETTLE = 2.5
 # RSS growth under this over a leak check counts as allocator noise.
 LEAK_NOISE_KIB = 2048
+LEAK_CHECK_ENV = {"PYTHONMALLOC": "malloc"}
+# The leak check reads RSS this many times, evenly spread over its cycles.
+LEAK_CHECKPOINTS = 8
 
 
-async def _per_connection(port: int, pid: int, count: int) -> float:
-    await cycle(port, PATH, WARM_UP_CYCLES)
+async def settled_rss(port: int) -> int:
+    """Return daphne's RSS in KiB once closed connections are reaped and freed."""
     await asyncio.sleep(SETTLE)
-    before = rss_kib(pid)
+    async with open_client(port, SETTLE_PATH) as ws:
+        return int(await ws.recv())
+
+
+async def _per_connection(port: int, count: int) -> float:
+    await cycle(port, PATH, WARM_UP_CYCLES)
+    before = await settled_rss(port)
     connections = await open_many(port, PATH, count)
     try:
-        await asyncio.sleep(SETTLE)
-        return (rss_kib(pid) - before) / count
+        return (await settled_rss(port) - before) / count
     finally:
         await asyncio.gather(*(ws.close() for ws in connections))
 
 
 def _per_connection_run(impl: Implementation, context: Context) -> float:
-    with run_daphne(impl, context.redis_url) as (port, pid):
-        return asyncio.run(_per_connection(port, pid, context.scale.idle_connections))
+    with run_daphne(impl, context.redis_url) as (port, _):
+        return asyncio.run(_per_connection(port, context.scale.idle_connections))
 
 
 def leak_warm_up(count: int) -> int:
@@ -45,18 +69,28 @@ def leak_warm_up(count: int) -> int:
     return max(WARM_UP_CYCLES, count // 5)
 
 
-async def _growth(port: int, pid: int, count: int) -> float:
+def slope(points: list[tuple[float, float]]) -> float:
+    """Return the least-squares slope of ``points`` (``(x, y)`` pairs)."""
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
+async def _growth(port: int, count: int) -> float:
     await cycle(port, PATH, leak_warm_up(count))
-    await asyncio.sleep(SETTLE)
-    before = rss_kib(pid)
-    await cycle(port, PATH, count)
-    await asyncio.sleep(SETTLE)
-    return rss_kib(pid) - before
+    step = max(1, count // LEAK_CHECKPOINTS)
+    readings = [(0.0, float(await settled_rss(port)))]
+    for done in range(step, step * LEAK_CHECKPOINTS + 1, step):
+        await cycle(port, PATH, step)
+        readings.append((float(done), float(await settled_rss(port))))
+    # Growth that levels off is warm-up; a leak keeps the second half rising.
+    return slope(readings[len(readings) // 2 :]) * count
 
 
 def _growth_run(impl: Implementation, context: Context) -> float:
-    with run_daphne(impl, context.redis_url) as (port, pid):
-        return asyncio.run(_growth(port, pid, context.scale.leak_cycles))
+    with run_daphne(impl, context.redis_url, extra_env=LEAK_CHECK_ENV) as (port, _):
+        return asyncio.run(_growth(port, context.scale.leak_cycles))
 
 
 def memory_workloads() -> list[Workload]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks._impls import CHANNELS, LITE
 from benchmarks._runner import Result, Scale
-from benchmarks.memory import LEAK_NOISE_KIB, leak_warm_up
+from benchmarks.memory import LEAK_CHECKPOINTS, LEAK_NOISE_KIB, leak_warm_up
 
 __all__ = [
     "PLOT_NAME",
@@ -242,8 +242,20 @@ def _workloads(scale: Scale) -> tuple[str, list[str]]:
         f"**memory**: daphne's RSS growth per connection with "
         f"{scale.idle_connections:,} idle connections open, and its RSS growth "
         f"over {scale.leak_cycles:,} connect/close cycles after "
-        f"{leak_warm_up(scale.leak_cycles):,} warm-up cycles "
-        f"(growth under {LEAK_NOISE_KIB // 1024} MiB counts as allocator noise).",
+        f"{leak_warm_up(scale.leak_cycles):,} warm-up cycles, read at "
+        f"{LEAK_CHECKPOINTS + 1} checkpoints and judged by the slope of the "
+        "second half (growth that levels off is warm-up, a leak keeps rising), "
+        f"scaled to the {scale.leak_cycles:,} cycles; growth under "
+        f"{LEAK_NOISE_KIB // 1024} MiB counts as allocator noise. Each reading "
+        "waits until daphne has reaped the closed connections (it does so once "
+        "a second), then the server runs the garbage collector and glibc's "
+        "``malloc_trim`` before reading its RSS, for both implementations "
+        "alike: without this a reading is the heap's high-water mark, which "
+        "follows how many closed connections daphne held at once (more on a "
+        "faster server), not what is still alive. The leak check's daphne "
+        "runs with ``PYTHONMALLOC=malloc``, since pymalloc keeps a whole arena "
+        "resident for any object left in it; the per-connection figure keeps "
+        "the default allocator.",
     ]
     return lead, items
 

@@ -53,16 +53,16 @@ async def await_many_dispatch(
             await dispatch(await source())
     loop = asyncio.get_running_loop()
     # At most one finished task per source: a list is smaller than a deque.
-    ready: list[asyncio.Task[Any]] = []
+    ready: list[asyncio.Future[Any]] = []
     wakeup: asyncio.Future[None] | None = None
 
-    def arrived(task: asyncio.Task[Any]) -> None:
+    def arrived(task: asyncio.Future[Any]) -> None:
         ready.append(task)
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
 
-    def start(source: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
-        task = loop.create_task(_call(source))
+    def start(source: Callable[[], Awaitable[Any]]) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(source(), loop=loop)
         task.add_done_callback(arrived)
         return task
 
@@ -72,20 +72,17 @@ async def await_many_dispatch(
             if not ready:
                 wakeup = loop.create_future()
                 await wakeup
-            task = ready.pop(0)
-            source = tasks.pop(task)
-            await dispatch(task.result())
+            # No local keeps the finished task or its message: an idle
+            # connection would hold both until its next message.
+            source = tasks.pop(ready[0])
+            await dispatch(ready.pop(0).result())
             tasks[start(source)] = source
     finally:
         await _cancel_all(list(tasks), arrived)
 
 
-async def _call(source: Callable[[], Awaitable[Any]]) -> Any:
-    return await source()
-
-
 async def _cancel_all(
-    tasks: list[asyncio.Task[Any]], callback: Callable[[asyncio.Task[Any]], None]
+    tasks: list[asyncio.Future[Any]], callback: Callable[[asyncio.Future[Any]], None]
 ) -> None:
     """Cancel ``tasks``, wait for them to finish and consume their outcomes."""
     for task in tasks:

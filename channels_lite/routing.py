@@ -187,38 +187,24 @@ class URLRouter:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the application of the first route that matches the path."""
         path = self._path_to_route(scope)
-        if path is not None:
-            for match in self._matches(path):
-                if await self._run(match, scope, receive, send):
-                    return
-        if "path_remaining" in scope:
-            raise Resolver404(f"No route found for path {scope['path_remaining']!r}.")
-        raise NoRouteFound(scope["path"])
-
-    @staticmethod
-    async def _run(match: _Match, scope: Scope, receive: Receive, send: Send) -> bool:
-        """Run the matched application; False if an opaque router found nothing."""
-        outer = scope.get("url_route", {})
-        inner_scope = dict(
-            scope,
-            path_remaining=match.remaining,
-            url_route={
-                "args": tuple(outer.get("args", ())) + match.args,
-                "kwargs": {
-                    **outer.get("kwargs", {}),
-                    **match.kwargs,
-                    **match.route.default_args,
-                },
-            },
-        )
-        if not match.route.opaque:
-            await match.route.application(inner_scope, receive, send)
-            return True
-        try:
-            await match.route.application(inner_scope, receive, send)
-        except Resolver404:
-            return False
-        return True
+        for match in self._matches(path) if path is not None else ():
+            inner_scope = _inner_scope(match, scope)
+            if not match.route.opaque:
+                break
+            try:
+                await match.route.application(inner_scope, receive, send)
+            except Resolver404:
+                continue
+            return
+        else:
+            if "path_remaining" in scope:
+                raise Resolver404(
+                    f"No route found for path {scope['path_remaining']!r}."
+                )
+            raise NoRouteFound(scope["path"])
+        # Run outside the loop: the suspended match generator is dropped
+        # rather than kept for the whole connection.
+        await match.route.application(inner_scope, receive, send)
 
     @staticmethod
     def _path_to_route(scope: Scope) -> str | None:
@@ -251,6 +237,23 @@ class URLRouter:
     def _can_route(self, path_remaining: str) -> bool:
         """Return whether some route of this router takes ``path_remaining``."""
         return next(self._matches(path_remaining.lstrip("/")), None) is not None
+
+
+def _inner_scope(match: _Match, scope: Scope) -> Scope:
+    """Return a copy of ``scope`` for the application of ``match``."""
+    outer = scope.get("url_route", {})
+    return dict(
+        scope,
+        path_remaining=match.remaining,
+        url_route={
+            "args": tuple(outer.get("args", ())) + match.args,
+            "kwargs": {
+                **outer.get("kwargs", {}),
+                **match.kwargs,
+                **match.route.default_args,
+            },
+        },
+    )
 
 
 def _find_router(application: object) -> URLRouter | None:

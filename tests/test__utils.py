@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -149,6 +150,36 @@ async def test_await_many_dispatch_raises_a_source_error() -> None:
     with pytest.raises(OSError, match="source failed"):
         async with asyncio.timeout(TIMEOUT):
             await await_many_dispatch([queue.get, failing_source], dispatch)
+
+
+class Message:
+    """A message that can be weakly referenced, unlike a dict."""
+
+
+async def test_await_many_dispatch_holds_no_dispatched_message_while_idle() -> None:
+    first: asyncio.Queue[Message] = asyncio.Queue()
+    second: asyncio.Queue[Message] = asyncio.Queue()
+    dispatched = asyncio.Event()
+
+    async def dispatch(message: Message) -> None:
+        dispatched.set()
+
+    message = Message()
+    gone = weakref.ref(message)
+    first.put_nowait(message)
+    del message
+    task = asyncio.create_task(await_many_dispatch([first.get, second.get], dispatch))
+    async with asyncio.timeout(TIMEOUT):
+        await dispatched.wait()
+    # Let the loop go back to waiting on both sources.
+    for _ in range(3):
+        await asyncio.sleep(0)
+    gc.collect()
+    alive = gone()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert alive is None
 
 
 def recording_steps(log: list[Any], first: Any, second: Any) -> Steps:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+import inspect
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -178,6 +180,25 @@ async def test_url_router_does_not_mutate_the_callers_scope() -> None:
     scope = {"type": "http", "path": "/a/1/"}
     await URLRouter([path("a/<int:n>/", app)])(scope, no_receive, no_send)
     assert scope == {"type": "http", "path": "/a/1/"}
+
+
+async def test_url_router_keeps_no_route_search_alive_while_the_app_runs() -> None:
+    searches: list[int] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        gc.collect()
+        searches.append(
+            sum(
+                1
+                for obj in gc.get_objects()
+                if inspect.isgenerator(obj)
+                and obj.gi_code is URLRouter._matches.__code__
+            )
+        )
+
+    router = URLRouter([path("skip/", Recorder()), path("a/<int:n>/", app)])
+    await router({"type": "websocket", "path": "/a/1/"}, no_receive, no_send)
+    assert searches == [0]
 
 
 async def test_url_router_returns_none() -> None:

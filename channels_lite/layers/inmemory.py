@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 _Entry: TypeAlias = tuple[float, dict[str, Any], bool]
 
 
+# Shared by every channel without messages; maxlen=0 makes an append to it
+# drop the message, so _put replaces it before appending.
+_NO_MESSAGES: deque[_Entry] = deque(maxlen=0)
+
+
 def _resolve(waiter: asyncio.Future[None]) -> bool:
     """Wake ``waiter`` from any thread; return False if its loop is gone."""
     loop = waiter.get_loop()
@@ -52,7 +57,9 @@ class _Channel:
     def __init__(self, name: str, capacity: int) -> None:
         self.name = name
         self.capacity = capacity
-        self.messages: deque[_Entry] = deque()
+        # Most channels belong to idle consumers that never get a message:
+        # they share one empty deque until the first put (see _put).
+        self.messages: deque[_Entry] = _NO_MESSAGES
         # A list, not a deque: a channel rarely has more than one waiter, and
         # an empty deque costs every idle consumer a 64-slot block.
         self.waiters: list[asyncio.Future[None]] = []
@@ -251,6 +258,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
             if state.idle:
                 self._forget_channel(state)
             return False
+        if state.messages is _NO_MESSAGES:
+            state.messages = deque()
         state.messages.append((now + self.expiry, message, shared))
         self._schedule(state)
         state.wake_one()

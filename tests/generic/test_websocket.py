@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import logging
 from typing import Any
 
@@ -524,3 +527,32 @@ async def test_websocket_chat_relays_frames_to_every_member(
     assert await bob.receive_from(TIMEOUT) == "hi alice"
     await alice.disconnect(timeout=TIMEOUT)
     await bob.disconnect(timeout=TIMEOUT)
+
+
+async def instances_left(cls: type[AsyncConsumer]) -> int:
+    """Return how many ``cls`` instances are alive once worker threads let go."""
+    # A worker thread may still be unwinding a finished handler for a moment.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                gc.collect()
+                if not any(isinstance(obj, cls) for obj in gc.get_objects()):
+                    return 0
+                await asyncio.sleep(0.05)
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, cls))
+
+
+@pytest.mark.parametrize("base", ECHOES)
+async def test_websocket_closed_connections_leave_no_state_behind(
+    base: type[AsyncConsumer], inmemory_channel_layer: InMemoryChannelLayer
+) -> None:
+    consumer = configured(base, groups=["room"])
+    for _ in range(20):
+        communicator = await connected(consumer)
+        await communicator.send_to(text_data="ping")
+        assert await communicator.receive_from(TIMEOUT) == "ping"
+        await communicator.disconnect(timeout=TIMEOUT)
+    del communicator
+    assert await instances_left(consumer) == 0
+    assert inmemory_channel_layer.channels == {}
+    assert inmemory_channel_layer.groups == {}
