@@ -131,3 +131,23 @@ def test_async_to_sync_calls_leave_no_connection_behind(
     with redis_server.client() as client:
         assert len(client.client_list()) == 1
         assert client.llen("asgi:{test.sync}") == 20
+
+
+async def test_commands_beyond_max_connections_wait_for_a_free_one(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    entry = {"address": redis_url, "max_connections": 3, "client_name": "bounded"}
+    layer = RedisChannelLayer(hosts=[entry])
+    try:
+        async with asyncio.timeout(20):
+            await asyncio.gather(
+                *(layer.send(f"test.bound{n}", {"type": "m"}) for n in range(200))
+            )
+        with redis_server.client() as client:
+            names = [info["name"] for info in client.client_list()]
+            assert 1 <= names.count("bounded") <= 3
+            assert (
+                sum(client.llen(f"asgi:{{test.bound{n}}}") for n in range(200)) == 200
+            )
+    finally:
+        await layer.close()
