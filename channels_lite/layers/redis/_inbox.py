@@ -8,8 +8,8 @@ mailbox only. A message counts against its channel's capacity until a
 consumer takes it (or it expires), so a slow consumer fills only its own
 channel. Those hand-overs are reported back to Redis in batches: on the drain
 task's next round trip while messages keep coming, otherwise by a second task
-a moment later, and at once when this process is about to send to a channel
-that looks full or to a group.
+a moment later, and at once when this process finds one of its own channels
+full on a send.
 
 Mailboxes belong to the layer, not to an event loop: a receiver in any loop
 can be woken, and messages drained in a loop that has since closed are not
@@ -252,10 +252,6 @@ class Inbox:
             with self._lock:
                 self._reports.remove(report)
             report.set_result(None)
-
-    def has_acks(self) -> bool:
-        """Return whether some hand-overs are not in Redis's counts yet."""
-        return bool(self._acks or self._reports)
 
     async def report_acks(self, shard: Shard, keys: Keys) -> bool:
         """Report the hand-overs not reported yet; return whether there were any.

@@ -348,11 +348,6 @@ class RedisChannelLayer(BaseChannelLayer):
         args = [self.keys.root, body, int(self.expiry * 1000), self.capacity]
         state = self._clients.current()
         await self._recover(state)
-        # Members in this process count only what their consumers have not
-        # taken: report what they took before Redis checks capacities.
-        for inbox in list(self._inboxes.values()):
-            if inbox.has_acks():
-                await inbox.report_acks(self._shard(state, inbox.queue), self.keys)
         results = await asyncio.gather(
             *(shard.run("group_send", keys, args) for shard in state.shards),
             return_exceptions=True,
