@@ -147,50 +147,58 @@ class Inbox:
         return mailbox
 
     def _pop(self, channel: str, mailbox: _Mailbox) -> bytes | None:
-        """Take the next unexpired message of ``channel``, counting hand-overs."""
+        """Take the next unexpired message of ``channel``, counting hand-overs.
+
+        The caller holds the lock.
+        """
+        if not mailbox.messages:
+            return None
         now = monotonic()
         suffix = channel[len(self.queue) :]
-        with self._lock:
-            while mailbox.messages:
-                deadline, body = mailbox.messages.popleft()
-                self._acks[suffix] += 1
-                if deadline > now:
-                    return body
-                self.stats["expired"] += 1
+        while mailbox.messages:
+            deadline, body = mailbox.messages.popleft()
+            self._acks[suffix] += 1
+            if deadline > now:
+                return body
+            self.stats["expired"] += 1
         return None
 
     async def take(self, channel: str) -> bytes:
         """Wait for and return the next message body of ``channel``."""
         with self._lock:
             mailbox = self._mailbox(channel)
-            mailbox.receivers += 1
+            body = self._pop(channel, mailbox)
+            if body is None:
+                mailbox.receivers += 1
+        if body is not None:
+            self._wake_acks()
+            return body
         try:
-            while True:
-                body = self._pop(channel, mailbox)
-                if body is not None:
-                    return body
-                await self._wait(mailbox)
+            return await self._wait(channel, mailbox)
         finally:
             with self._lock:
                 mailbox.receivers -= 1
             self._wake_acks()
 
-    async def _wait(self, mailbox: _Mailbox) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        with self._lock:
-            if mailbox.messages:
-                return
-            mailbox.waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
+    async def _wait(self, channel: str, mailbox: _Mailbox) -> bytes:
+        loop = asyncio.get_running_loop()
+        while True:
+            waiter = loop.create_future()
             with self._lock:
-                if waiter in mailbox.waiters:
-                    mailbox.waiters.remove(waiter)
-                elif mailbox.messages:
-                    # This receiver was woken but leaves: pass the turn on.
-                    mailbox.wake_one()
-            raise
+                body = self._pop(channel, mailbox)
+                if body is not None:
+                    return body
+                mailbox.waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                with self._lock:
+                    if waiter in mailbox.waiters:
+                        mailbox.waiters.remove(waiter)
+                    elif mailbox.messages:
+                        # This receiver was woken but leaves: pass the turn on.
+                        mailbox.wake_one()
+                raise
 
     def sweep(self) -> None:
         """Drop expired messages and forget idle, empty mailboxes."""
