@@ -11,6 +11,7 @@ import pytest
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
+from tests._layers import building_layers
 from tests._redis import RedisServer
 
 pytestmark = pytest.mark.redis
@@ -34,16 +35,8 @@ def own_redis(redis_server_factory: Callable[[], RedisServer]) -> Iterator[Redis
 @pytest.fixture
 async def make_layer() -> AsyncIterator[Callable[..., RedisChannelLayer]]:
     """Build Redis layers; close them afterwards."""
-    layers: list[RedisChannelLayer] = []
-
-    def make(**config: Any) -> RedisChannelLayer:
-        layer = RedisChannelLayer(**config)
-        layers.append(layer)
-        return layer
-
-    yield make
-    for layer in layers:
-        await layer.close()
+    async with building_layers(RedisChannelLayer) as build:
+        yield build
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ for example::
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import pytest
 
 from channels_lite.layers import BaseChannelLayer, InMemoryChannelLayer
+from tests._layers import building_layers
 
 LayerFactory: TypeAlias = Callable[..., BaseChannelLayer]
 """Build a layer from keyword options (``expiry``, ``capacity``, ...)."""
@@ -30,18 +31,9 @@ LAYER_FACTORIES = [
 
 @pytest.fixture
 async def inmemory_layer_factory() -> AsyncIterator[LayerFactory]:
-    """Build in-memory layers; close them afterwards."""
-    built: list[BaseChannelLayer] = []
-
-    def factory(**config: Any) -> BaseChannelLayer:
-        layer = InMemoryChannelLayer(**config)
-        built.append(layer)
-        return layer
-
-    yield factory
-    for layer in built:
-        await layer.flush()
-        await layer.close()
+    """Build in-memory layers; flush and close them afterwards."""
+    async with building_layers(InMemoryChannelLayer, flush=True) as build:
+        yield build
 
 
 @pytest.fixture
@@ -49,17 +41,8 @@ async def redis_layer_factory(redis_url: str) -> AsyncIterator[LayerFactory]:
     """Build Redis layers on the shared, emptied redis-server; close them after."""
     from channels_lite.layers.redis import RedisChannelLayer
 
-    built: list[BaseChannelLayer] = []
-
-    def factory(**config: Any) -> BaseChannelLayer:
-        config.setdefault("hosts", [redis_url])
-        layer = RedisChannelLayer(**config)
-        built.append(layer)
-        return layer
-
-    yield factory
-    for layer in built:
-        await layer.close()
+    async with building_layers(RedisChannelLayer, hosts=[redis_url]) as build:
+        yield build
 
 
 @pytest.fixture
@@ -69,17 +52,9 @@ async def redis_cluster_layer_factory(
     """Build Redis layers on the session's emptied Redis Cluster."""
     from channels_lite.layers.redis import RedisChannelLayer
 
-    built: list[BaseChannelLayer] = []
-
-    def factory(**config: Any) -> BaseChannelLayer:
-        config.setdefault("hosts", [{"cluster": [redis_cluster_url]}])
-        layer = RedisChannelLayer(**config)
-        built.append(layer)
-        return layer
-
-    yield factory
-    for layer in built:
-        await layer.close()
+    hosts = [{"cluster": [redis_cluster_url]}]
+    async with building_layers(RedisChannelLayer, hosts=hosts) as build:
+        yield build
 
 
 @pytest.fixture(params=LAYER_FACTORIES)

@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio.connection import AbstractConnection
 
 from channels_lite.layers.redis import RedisChannelLayer
+from tests._layers import building_layers
 from tests._redis import RedisServer
 
 
@@ -19,17 +20,8 @@ class LayerFactory(Protocol):
 @pytest.fixture
 async def make_layer(redis_url: str) -> AsyncIterator[LayerFactory]:
     """Build Redis layers (on the shared server unless ``hosts`` is given)."""
-    layers: list[RedisChannelLayer] = []
-
-    def make(**config: Any) -> RedisChannelLayer:
-        config.setdefault("hosts", [redis_url])
-        layer = RedisChannelLayer(**config)
-        layers.append(layer)
-        return layer
-
-    yield make
-    for layer in layers:
-        await layer.close()
+    async with building_layers(RedisChannelLayer, hosts=[redis_url]) as build:
+        yield build
 
 
 @pytest.fixture
