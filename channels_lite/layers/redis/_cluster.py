@@ -84,16 +84,15 @@ _DELIVER = (
 local now = now_ms()
 local body, ttl = ARGV[1], tonumber(ARGV[2])
 local deadline = string.format('%013d', now + ttl)
+local entry = deadline .. ' ' .. body
 local delivered, dropped = 0, 0
 for t = 1, #KEYS / 2 do
   local queue, counts, spec = KEYS[2 * t - 1], KEYS[2 * t], ARGV[t + 2]
   if string.sub(spec, 1, 1) == 'L' then
-    if list_full(queue, tonumber(string.sub(spec, 3)), now) then
-      dropped = dropped + 1
-    else
-      redis.call('RPUSH', queue, deadline .. ' ' .. body)
-      redis.call('PEXPIRE', queue, ttl)
+    if offer(queue, tonumber(string.sub(spec, 3)), now, entry, ttl) then
       delivered = delivered + 1
+    else
+      dropped = dropped + 1
     end
   else
     local accepted = {}
@@ -105,8 +104,7 @@ for t = 1, #KEYS / 2 do
       end
     end
     if #accepted > 0 then
-      redis.call('RPUSH', queue, deadline .. table.concat(accepted, ',') .. ' ' .. body)
-      redis.call('PEXPIRE', queue, ttl)
+      push(queue, deadline .. table.concat(accepted, ',') .. ' ' .. body, ttl)
       redis.call('PEXPIRE', counts, ttl)
       delivered = delivered + #accepted
     end

@@ -74,8 +74,10 @@ def parse_entry(entry: bytes) -> tuple[int, list[str], bytes]:
     return int(entry[:DEADLINE_DIGITS]), targets, entry[space + 1 :]
 
 
-# Lua helpers shared by the scripts: the server time in ms, and whether a
-# normal channel's list is at capacity once its expired head is trimmed.
+# Lua helpers shared by the scripts: the server time in ms; whether a normal
+# channel's list is at capacity once its expired head is trimmed; appending an
+# entry to a list and renewing its expiry (``offer``: unless it is full); and
+# counting one more message against an inbox channel unless it is full.
 _PRELUDE = """
 local function now_ms()
   local t = redis.call('TIME')
@@ -89,6 +91,15 @@ local function list_full(key, cap, now)
     redis.call('LPOP', key)
   end
   return redis.call('LLEN', key) >= cap
+end
+local function push(key, entry, ttl)
+  redis.call('RPUSH', key, entry)
+  redis.call('PEXPIRE', key, ttl)
+end
+local function offer(key, cap, now, entry, ttl)
+  if list_full(key, cap, now) then return false end
+  push(key, entry, ttl)
+  return true
 end
 local function inbox_full(key, suffix, cap)
   if redis.call('HINCRBY', key, suffix, 1) > cap then
@@ -112,9 +123,7 @@ if ARGV[1] == '1' then
 elseif list_full(KEYS[1], cap, now) then
   return 0
 end
-local deadline = string.format('%013d', now + ttl)
-redis.call('RPUSH', KEYS[1], deadline .. ARGV[2] .. ' ' .. ARGV[5])
-redis.call('PEXPIRE', KEYS[1], ttl)
+push(KEYS[1], string.format('%013d', now + ttl) .. ARGV[2] .. ' ' .. ARGV[5], ttl)
 return 1
 """
 )
@@ -239,13 +248,10 @@ for i = 1, #members do
     table.insert(suffixes[queue], suffix)
     table.insert(caps[queue], cap)
   else
-    local key = root .. '{' .. channel .. '}'
-    if list_full(key, cap, now) then
-      dropped = dropped + 1
-    else
-      redis.call('RPUSH', key, deadline .. ' ' .. body)
-      redis.call('PEXPIRE', key, ttl)
+    if offer(root .. '{' .. channel .. '}', cap, now, deadline .. ' ' .. body, ttl) then
       delivered = delivered + 1
+    else
+      dropped = dropped + 1
     end
   end
 end
@@ -269,8 +275,7 @@ for _, queue in ipairs(order) do
     if #updates > 0 then redis.call('HSET', key .. ':n', unpack(updates)) end
   end
   if #accepted > 0 then
-    redis.call('RPUSH', key, deadline .. table.concat(accepted, ',') .. ' ' .. body)
-    redis.call('PEXPIRE', key, ttl)
+    push(key, deadline .. table.concat(accepted, ',') .. ' ' .. body, ttl)
     redis.call('PEXPIRE', key .. ':n', ttl)
     delivered = delivered + #accepted
   end
