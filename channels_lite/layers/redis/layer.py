@@ -180,18 +180,17 @@ class RedisChannelLayer(BaseChannelLayer):
             int(self.expiry * 1000),
             body,
         ]
-        for attempt in range(2):
-            if await shard.run("send", keys, args):
-                return
-            # A channel of this process may only look full: what its
-            # consumer took lately may not be reported yet.
-            inbox = self._inboxes.get(queue)
-            if (
-                attempt
-                or inbox is None
-                or not await inbox.report_acks(shard, self.keys)
-            ):
-                break
+        if await shard.run("send", keys, args):
+            return
+        # A channel of this process may only look full: what its consumer
+        # took lately may not be reported yet.
+        inbox = self._inboxes.get(queue)
+        if (
+            inbox is not None
+            and await inbox.report_acks(shard, self.keys)
+            and await shard.run("send", keys, args)
+        ):
+            return
         raise ChannelFull(
             f"Channel {channel!r} is at its capacity of {capacity} messages"
         )
