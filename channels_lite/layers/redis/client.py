@@ -60,6 +60,10 @@ DEFAULT_MAX_CONNECTIONS = 50
 # Blocking waits hold a connection each: one per process inbox and one per
 # receive() on a normal channel.
 _WAIT_CONNECTIONS = 10_000
+# redis-py annotates Sentinel's constructor only from 8.2 on. Calling it
+# through a typed name checks cleanly whether the installed release types it
+# or not, where an ignore comment is an error under one of the two.
+_new_sentinel: Callable[..., Sentinel] = Sentinel
 
 _UNAVAILABLE = (
     redis_exceptions.ConnectionError,
@@ -176,7 +180,7 @@ class Shard:
             return cluster.connect(config.cluster_nodes, options)
         if config.master_name is not None:
             if self._sentinel is None:
-                self._sentinel = Sentinel(  # type: ignore[no-untyped-call]
+                self._sentinel = _new_sentinel(
                     list(config.sentinels),
                     sentinel_kwargs=config.sentinel_options or None,
                 )
