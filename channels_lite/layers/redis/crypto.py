@@ -45,7 +45,7 @@ class FernetEncryptor:
         except ImportError as exc:
             raise ImproperlyConfigured(
                 "symmetric_encryption_keys needs the cryptography package: "
-                "pip install 'channels-lite[cryptography]'"
+                "pip install cryptography (the [cryptography] extra)"
             ) from exc
         self._fernet = MultiFernet([Fernet(derive_fernet_key(k)) for k in keys])
         self.ttl = ttl
