@@ -108,8 +108,11 @@ class Inbox:
         self._lock = threading.Lock()
         self._ack_event: asyncio.Event | None = None
         self._ack_loop: asyncio.AbstractEventLoop | None = None
-        # Reports of hand-overs whose round trip is running, in any loop.
+        # Reports of hand-overs whose round trip is running, in any loop, and
+        # how many have ended: a sender that saw a channel full can tell
+        # whether a report finished since.
         self._reports: list[Future[None]] = []
+        self.reports_done = 0
 
     def deliver(self, entries: Iterable[bytes], server_now_ms: int) -> None:
         """Put drained entries into their channels' mailboxes."""
@@ -259,6 +262,7 @@ class Inbox:
         if report is not None:
             with self._lock:
                 self._reports.remove(report)
+                self.reports_done += 1
             report.set_result(None)
 
     async def report_acks(self, shard: Shard, keys: Keys) -> bool:

@@ -180,17 +180,19 @@ class RedisChannelLayer(BaseChannelLayer):
             int(self.expiry * 1000),
             body,
         ]
+        inbox = self._inboxes.get(queue)
+        reported = inbox.reports_done if inbox is not None else 0
         if await shard.run("send", keys, args):
             return
         # A channel of this process may only look full: what its consumer
-        # took lately may not be reported yet.
-        inbox = self._inboxes.get(queue)
-        if (
-            inbox is not None
-            and await inbox.report_acks(shard, self.keys)
-            and await shard.run("send", keys, args)
-        ):
-            return
+        # took lately may not be reported yet, or its report may have reached
+        # Redis just after this send did.
+        if inbox is not None:
+            fresh = await inbox.report_acks(shard, self.keys)
+            if (fresh or inbox.reports_done != reported) and await shard.run(
+                "send", keys, args
+            ):
+                return
         raise ChannelFull(
             f"Channel {channel!r} is at its capacity of {capacity} messages"
         )
