@@ -133,15 +133,14 @@ class AuthMiddleware(BaseMiddleware):
         else:
             lazy._wrapped = await get_user(scope)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Call the inner application with a resolved user in a scope copy."""
         if "session" not in scope and "headers" not in scope:
-            await self.inner(scope, receive, send)
-            return
+            return await self.inner(scope, receive, send)
         scope = dict(scope)
         self.populate_scope(scope)
         await self.resolve_scope(scope)
-        await self.inner(scope, receive, send)
+        return await self.inner(scope, receive, send)
 
 
 def AuthMiddlewareStack(inner: ASGIApp) -> ASGIApp:

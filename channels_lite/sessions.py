@@ -47,17 +47,16 @@ class CookieMiddleware(BaseMiddleware):
     using Django's own cookie code, so they follow Django's rules.
     """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Call the inner application with ``cookies`` added to a scope copy."""
         if "headers" not in scope:
-            await self.inner(scope, receive, send)
-            return
+            return await self.inner(scope, receive, send)
         raw = "; ".join(
             value.decode("latin-1")
             for name, value in scope["headers"]
             if name.lower() == b"cookie"
         )
-        await self.inner(dict(scope, cookies=parse_cookie(raw)), receive, send)
+        return await self.inner(dict(scope, cookies=parse_cookie(raw)), receive, send)
 
     @classmethod
     def set_cookie(
@@ -225,14 +224,13 @@ class SessionMiddleware(BaseMiddleware):
     database_sync_to_async(scope["session"].save)()`` from async code.
     """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Call the inner application with a session in a copy of the scope."""
         if "headers" not in scope and "cookies" not in scope:
-            await self.inner(scope, receive, send)
-            return
+            return await self.inner(scope, receive, send)
         wrapper = InstanceSessionWrapper(scope, send)
         await wrapper.resolve_session()
-        await self.inner(wrapper.scope, receive, wrapper.send)
+        return await self.inner(wrapper.scope, receive, wrapper.send)
 
 
 def SessionMiddlewareStack(inner: ASGIApp) -> ASGIApp:
