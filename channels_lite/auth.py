@@ -77,9 +77,10 @@ async def login(
 async def logout(scope: Scope) -> None:
     """Flush ``scope["session"]`` and set ``scope["user"]`` to ``AnonymousUser``.
 
-    Sends ``user_logged_out`` (with ``request=None``, and ``user=None`` when
-    nobody was logged in, as Django does) before the session is flushed.
-    Raises ``ValueError`` when the scope has no session.
+    Sends ``user_logged_out`` (with ``request=None``) before the session is
+    flushed, when someone was logged in: as in Channels, and unlike Django's
+    ``logout(request)``, logging out nobody sends nothing. Raises
+    ``ValueError`` when the scope has no session.
     """
     await database_sync_to_async(_logout)(scope)
 
@@ -252,7 +253,8 @@ def _logout(scope: Scope) -> None:
     if not getattr(user, "is_authenticated", True):
         user = None
     # Signal first, so receivers can still see who is logging out.
-    user_logged_out.send(sender=user.__class__, request=None, user=user)
+    if user is not None:
+        user_logged_out.send(sender=user.__class__, request=None, user=user)
     session.flush()
     if "user" in scope:
         scope["user"] = AnonymousUser()

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
-from django.contrib.sessions.exceptions import SessionInterrupted
 from django.http import HttpResponse, parse_cookie
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 
 from channels_lite.db import database_sync_to_async
+from channels_lite.exceptions import SessionInterrupted
 from channels_lite.middleware import BaseMiddleware
 
 if TYPE_CHECKING:
@@ -164,8 +164,10 @@ class InstanceSessionWrapper:
 
         The result is the ``max_age`` and ``expires`` for the session cookie
         (both ``None`` for a cookie that ends with the browser session).
-        Raises Django's ``SessionInterrupted`` when the session was deleted
-        meanwhile, for example by a logout on another connection.
+        Raises :exc:`~channels_lite.exceptions.SessionInterrupted` (both
+        Django's ``SessionInterrupted`` and, as in Channels, a
+        ``SuspiciousOperation``) when the session was deleted meanwhile, for
+        example by a logout on another connection.
         """
         return await database_sync_to_async(_save_session)(self.scope["session"])
 
