@@ -14,7 +14,12 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from channels_lite._utils import Steps, run_steps, run_steps_blocking
+from channels_lite._utils import (
+    Steps,
+    handler_errors_raised,
+    run_steps,
+    run_steps_blocking,
+)
 from channels_lite.consumer import AsyncConsumer, SyncConsumer
 from channels_lite.exceptions import (
     AcceptConnection,
@@ -120,12 +125,18 @@ class _WebsocketMixin(AsyncConsumer):
         A server that refuses to send 1011 on request (daphne) sends it when
         the application fails, so there the consumer leaves its groups, runs
         ``disconnect(1011)`` and re-raises the handler's exception.
+
+        Under the test communicators (:mod:`channels_lite.testing`) the
+        exception instead ends the application at once, with no close, no
+        log and no clean-up, as in Channels: the test sees it raised.
         """
         try:
             await super().dispatch(message)
         except StopConsumer:
             raise
         except Exception as error:
+            if handler_errors_raised.get():
+                raise
             await self._handler_failed(message, error)
 
     async def _handler_failed(self, message: Message, error: Exception) -> None:

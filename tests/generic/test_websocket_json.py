@@ -73,8 +73,12 @@ def pair(async_class: type, sync_class: type) -> list[Any]:
     ]
 
 
-async def connected(consumer: type[AsyncConsumer]) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(consumer.as_asgi(), "/ws/")
+async def connected(
+    consumer: type[AsyncConsumer], *, raise_handler_errors: bool = True
+) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(
+        consumer.as_asgi(), "/ws/", raise_handler_errors=raise_handler_errors
+    )
     accepted, _ = await communicator.connect(TIMEOUT)
     assert accepted
     return communicator
@@ -184,7 +188,7 @@ async def test_json_receive_invalid_json_can_be_overridden(
 async def test_json_binary_frame_raises_and_closes_1011(
     consumer: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(consumer)
+    communicator = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.send_to(bytes_data=b"{}")
         assert (await communicator.receive_output(TIMEOUT))["code"] == 1011
