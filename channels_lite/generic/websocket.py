@@ -390,7 +390,13 @@ class _JsonMixin(_WebsocketMixin):
         yield self.receive_json(content, **kwargs)
 
     def _invalid_json_steps(self, error: Exception) -> Steps:
-        """Log a warning, close with 1007 (4007 if the server refuses 1007)."""
+        """Log a warning, close with 1007 (4007 if the server refuses 1007).
+
+        Under the test communicators, raise ``error`` instead, as Channels'
+        JSON consumers do.
+        """
+        if handler_errors_raised.get():
+            raise error
         logger.warning(
             "Invalid JSON on websocket %s, closing it: %s",
             self.scope.get("path", "?"),
@@ -408,7 +414,8 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
     Override :meth:`receive_json` and call :meth:`send_json`. Binary frames
     raise :exc:`ValueError` (closing with 1011). Text that is not JSON goes to
     :meth:`receive_invalid_json`, which closes with 1007 by default (4007
-    under daphne, which sends no close code from 1001 to 2999).
+    under daphne, which sends no close code from 1001 to 2999); under the
+    test communicators it raises the decoding error, as in Channels.
     """
 
     def receive(

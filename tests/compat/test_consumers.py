@@ -10,6 +10,7 @@ communicators they behave as Channels' do.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -97,6 +98,16 @@ async def test_bytes_frame_failure_ends_the_application(
     with pytest.raises(ValueError, match="No text section"):
         await communicator.wait()
     assert communicator.future.done()
+
+
+@pytest.mark.parametrize("consumer", JSON)
+async def test_text_that_is_not_json_raises_the_decoding_error(
+    consumer: type[AsyncConsumer],
+) -> None:
+    communicator = await connected(consumer)
+    await communicator.send_to(text_data="{not json")
+    with pytest.raises(json.JSONDecodeError):
+        await communicator.receive_json_from()
 
 
 @pytest.mark.parametrize("consumer", ALL)
