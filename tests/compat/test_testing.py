@@ -172,3 +172,42 @@ async def test_application_communicator_raises_the_application_error() -> None:
         await communicator.receive_output()
     with pytest.raises(ZeroDivisionError):
         await communicator.wait()
+
+
+class Shapes(AsyncWebsocketConsumer):
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        if text_data == "close-code":
+            await self.close(code=4001, reason="bye")
+        elif text_data == "close-true":
+            await self.send(text_data="last", close=True)
+        else:
+            await self.send(text_data=text_data)
+
+
+async def test_websocket_messages_have_channels_shapes() -> None:
+    communicator = WebsocketCommunicator(Shapes.as_asgi(), "/")
+    await communicator.send_input({"type": "websocket.connect"})
+    assert await communicator.receive_output() == {
+        "type": "websocket.accept",
+        "subprotocol": None,
+    }
+    await communicator.send_to(text_data="hi")
+    assert await communicator.receive_output() == {
+        "type": "websocket.send",
+        "text": "hi",
+    }
+    await communicator.send_to(text_data="close-true")
+    assert await communicator.receive_output() == {
+        "type": "websocket.send",
+        "text": "last",
+    }
+    assert await communicator.receive_output() == {"type": "websocket.close"}
+    await communicator.send_to(text_data="close-code")
+    assert await communicator.receive_output() == {
+        "type": "websocket.close",
+        "code": 4001,
+        "reason": "bye",
+    }
+    await communicator.disconnect()
