@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
+from contextvars import ContextVar
 from typing import Any, TypeAlias
 
 from asgiref.sync import async_to_sync
@@ -17,6 +18,7 @@ __all__ = [
     "Steps",
     "await_many_dispatch",
     "connection_checks",
+    "handler_errors_raised",
     "run_steps",
     "run_steps_blocking",
 ]
@@ -31,6 +33,16 @@ straight back. An exception raised while awaiting is thrown back in at the
 """
 
 Resolve: TypeAlias = Callable[[Awaitable[Any]], Awaitable[Any]]
+
+handler_errors_raised: ContextVar[bool] = ContextVar(
+    "channels_lite.handler_errors_raised", default=False
+)
+"""Whether a failing websocket handler ends the application, as in Channels.
+
+Off in production, where the consumer closes with 1011 and keeps serving;
+the test communicators turn it on for the application they run, so that the
+handler's exception reaches the test where Channels' communicators raise it.
+"""
 
 
 async def await_many_dispatch(

@@ -77,9 +77,10 @@ async def login(
 async def logout(scope: Scope) -> None:
     """Flush ``scope["session"]`` and set ``scope["user"]`` to ``AnonymousUser``.
 
-    Sends ``user_logged_out`` (with ``request=None``, and ``user=None`` when
-    nobody was logged in, as Django does) before the session is flushed.
-    Raises ``ValueError`` when the scope has no session.
+    Sends ``user_logged_out`` (with ``request=None``) before the session is
+    flushed, when someone was logged in: as in Channels, and unlike Django's
+    ``logout(request)``, logging out nobody sends nothing. Raises
+    ``ValueError`` when the scope has no session.
     """
     await database_sync_to_async(_logout)(scope)
 
@@ -133,15 +134,14 @@ class AuthMiddleware(BaseMiddleware):
         else:
             lazy._wrapped = await get_user(scope)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Call the inner application with a resolved user in a scope copy."""
         if "session" not in scope and "headers" not in scope:
-            await self.inner(scope, receive, send)
-            return
+            return await self.inner(scope, receive, send)
         scope = dict(scope)
         self.populate_scope(scope)
         await self.resolve_scope(scope)
-        await self.inner(scope, receive, send)
+        return await self.inner(scope, receive, send)
 
 
 def AuthMiddlewareStack(inner: ASGIApp) -> ASGIApp:
@@ -253,7 +253,8 @@ def _logout(scope: Scope) -> None:
     if not getattr(user, "is_authenticated", True):
         user = None
     # Signal first, so receivers can still see who is logging out.
-    user_logged_out.send(sender=user.__class__, request=None, user=user)
+    if user is not None:
+        user_logged_out.send(sender=user.__class__, request=None, user=user)
     session.flush()
     if "user" in scope:
         scope["user"] = AnonymousUser()

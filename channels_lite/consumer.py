@@ -80,8 +80,8 @@ class ConsumerApp(Protocol):
     consumer_class: type[AsyncConsumer]
     consumer_initkwargs: dict[str, Any]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run a new consumer instance for one connection."""
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        """Run a new consumer instance for one connection; return its result."""
 
 
 class AsyncConsumer:
@@ -219,8 +219,8 @@ class AsyncConsumer:
                 f"does not accept: {exc}"
             ) from exc
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            await cls(**initkwargs)(scope, receive, send)
+        async def app(scope: Scope, receive: Receive, send: Send) -> Any:
+            return await cls(**initkwargs)(scope, receive, send)
 
         consumer_app = cast(ConsumerApp, app)
         consumer_app.consumer_class = cls

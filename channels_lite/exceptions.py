@@ -8,6 +8,9 @@ The hierarchy::
     ├── AcceptConnection                raised in a connect handler to accept
     ├── DenyConnection                  raised in a connect handler to deny
     ├── StopConsumer                    stop this application instance
+    ├── django's BadRequest
+    │   └── django's SessionInterrupted
+    │       └── SessionInterrupted      (also a SuspiciousOperation) session deleted
     ├── AssertionError
     │   └── UnexpectedMessageError      a test communicator got the wrong output
     ├── ValueError
@@ -28,6 +31,11 @@ Names that Django Channels raises as builtins keep those builtins as bases, so
 
 from __future__ import annotations
 
+from django.contrib.sessions.exceptions import (
+    SessionInterrupted as DjangoSessionInterrupted,
+)
+from django.core.exceptions import SuspiciousOperation
+
 __all__ = [
     "AcceptConnection",
     "ChannelFull",
@@ -43,6 +51,7 @@ __all__ = [
     "NoRouteFound",
     "RequestAborted",
     "RequestTimeout",
+    "SessionInterrupted",
     "StopConsumer",
     "UnexpectedMessageError",
 ]
@@ -70,6 +79,17 @@ class DenyConnection(Exception):
 
 class StopConsumer(Exception):
     """Raise in a consumer to stop it and close its application instance."""
+
+
+class SessionInterrupted(DjangoSessionInterrupted, SuspiciousOperation):
+    """The session was deleted before the request that changed it was saved.
+
+    Channels raises :exc:`~django.core.exceptions.SuspiciousOperation` here
+    and Django's session middleware raises
+    :exc:`~django.contrib.sessions.exceptions.SessionInterrupted` (a
+    :exc:`~django.core.exceptions.BadRequest`); in every supported Django the
+    two are unrelated, so this subclasses both and either ``except`` catches it.
+    """
 
 
 class UnexpectedMessageError(AssertionError):

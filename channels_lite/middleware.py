@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from channels_lite.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["BaseMiddleware"]
@@ -12,12 +14,13 @@ class BaseMiddleware:
 
     One instance serves every connection, so never keep per-connection state
     on ``self``: put it in the scope. The caller's scope is never mutated;
-    ``__call__`` hands the inner app a shallow copy.
+    ``__call__`` hands the inner app a shallow copy. As in Channels, every
+    middleware returns whatever its inner application returned.
     """
 
     def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Call the inner application with a copy of ``scope``."""
-        await self.inner(dict(scope), receive, send)
+        return await self.inner(dict(scope), receive, send)

@@ -1,7 +1,8 @@
 """Routers: ASGI applications that pick another application for each connection.
 
 Routers only look at the scope, once per connection; they never split one
-connection's events between applications. Every router is itself an ASGI
+connection's events between applications. As in Channels, a router returns
+whatever the application it picked returned. Every router is itself an ASGI
 application, so they nest: a :class:`ProtocolTypeRouter` at the top, with
 :class:`URLRouter` and :class:`ChannelNameRouter` below it, is the usual shape.
 """
@@ -87,10 +88,10 @@ class ProtocolTypeRouter:
     def __init__(self, application_mapping: Mapping[str, ASGIApp]) -> None:
         self.application_mapping = application_mapping
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Run the application configured for this scope's type."""
         application = _pick(self.application_mapping, scope["type"], "scope type")
-        await application(scope, receive, send)
+        return await application(scope, receive, send)
 
 
 class ChannelNameRouter:
@@ -104,7 +105,7 @@ class ChannelNameRouter:
     def __init__(self, application_mapping: Mapping[str, ASGIApp]) -> None:
         self.application_mapping = application_mapping
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Run the application configured for this scope's channel."""
         if "channel" not in scope:
             raise ValueError(
@@ -112,7 +113,7 @@ class ChannelNameRouter:
                 f"'channel' scopes to it (this scope's type is {scope.get('type')!r})."
             )
         application = _pick(self.application_mapping, scope["channel"], "channel")
-        await application(scope, receive, send)
+        return await application(scope, receive, send)
 
 
 class _Route(NamedTuple):
@@ -184,7 +185,7 @@ class URLRouter:
             opaque=nested and router is None,
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Run the application of the first route that matches the path."""
         path = self._path_to_route(scope)
         for match in self._matches(path) if path is not None else ():
@@ -192,10 +193,9 @@ class URLRouter:
             if not match.route.opaque:
                 break
             try:
-                await match.route.application(inner_scope, receive, send)
+                return await match.route.application(inner_scope, receive, send)
             except Resolver404:
                 continue
-            return
         else:
             if "path_remaining" in scope:
                 raise Resolver404(
@@ -204,7 +204,7 @@ class URLRouter:
             raise NoRouteFound(scope["path"])
         # Run outside the loop: the suspended match generator is dropped
         # rather than kept for the whole connection.
-        await match.route.application(inner_scope, receive, send)
+        return await match.route.application(inner_scope, receive, send)
 
     @staticmethod
     def _path_to_route(scope: Scope) -> str | None:

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
-from django.contrib.sessions.exceptions import SessionInterrupted
 from django.http import HttpResponse, parse_cookie
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 
 from channels_lite.db import database_sync_to_async
+from channels_lite.exceptions import SessionInterrupted
 from channels_lite.middleware import BaseMiddleware
 
 if TYPE_CHECKING:
@@ -47,17 +47,16 @@ class CookieMiddleware(BaseMiddleware):
     using Django's own cookie code, so they follow Django's rules.
     """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Call the inner application with ``cookies`` added to a scope copy."""
         if "headers" not in scope:
-            await self.inner(scope, receive, send)
-            return
+            return await self.inner(scope, receive, send)
         raw = "; ".join(
             value.decode("latin-1")
             for name, value in scope["headers"]
             if name.lower() == b"cookie"
         )
-        await self.inner(dict(scope, cookies=parse_cookie(raw)), receive, send)
+        return await self.inner(dict(scope, cookies=parse_cookie(raw)), receive, send)
 
     @classmethod
     def set_cookie(
@@ -165,8 +164,10 @@ class InstanceSessionWrapper:
 
         The result is the ``max_age`` and ``expires`` for the session cookie
         (both ``None`` for a cookie that ends with the browser session).
-        Raises Django's ``SessionInterrupted`` when the session was deleted
-        meanwhile, for example by a logout on another connection.
+        Raises :exc:`~channels_lite.exceptions.SessionInterrupted` (both
+        Django's ``SessionInterrupted`` and, as in Channels, a
+        ``SuspiciousOperation``) when the session was deleted meanwhile, for
+        example by a logout on another connection.
         """
         return await database_sync_to_async(_save_session)(self.scope["session"])
 
@@ -225,14 +226,13 @@ class SessionMiddleware(BaseMiddleware):
     database_sync_to_async(scope["session"].save)()`` from async code.
     """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Call the inner application with a session in a copy of the scope."""
         if "headers" not in scope and "cookies" not in scope:
-            await self.inner(scope, receive, send)
-            return
+            return await self.inner(scope, receive, send)
         wrapper = InstanceSessionWrapper(scope, send)
         await wrapper.resolve_session()
-        await self.inner(wrapper.scope, receive, wrapper.send)
+        return await self.inner(wrapper.scope, receive, wrapper.send)
 
 
 def SessionMiddlewareStack(inner: ASGIApp) -> ASGIApp:

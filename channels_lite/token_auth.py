@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import parse_qs
 
 from asgiref.sync import iscoroutinefunction
@@ -83,11 +83,10 @@ class TokenAuthMiddleware(BaseMiddleware):
         self.scheme = scheme.lower() if scheme else None
         self.query_param = query_param
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Call the inner application with the connection's user in the scope."""
         if "headers" not in scope:
-            await self.inner(scope, receive, send)
-            return
+            return await self.inner(scope, receive, send)
         user = scope.get("user")
         if user is None and "session" in scope:
             user = await get_user(scope)
@@ -99,7 +98,7 @@ class TokenAuthMiddleware(BaseMiddleware):
             from django.contrib.auth.models import AnonymousUser
 
             user = AnonymousUser()
-        await self.inner(dict(scope, user=user), receive, send)
+        return await self.inner(dict(scope, user=user), receive, send)
 
     def get_token(self, scope: Scope) -> str | None:
         """Return the request's token: the header's, else the query string's."""

@@ -19,5 +19,8 @@ Receive: TypeAlias = Callable[[], Awaitable[Message]]
 #: The coroutine an application awaits to send an event to the server; it
 #: must not change the event it is given.
 Send: TypeAlias = Callable[[Mapping[str, Any]], Awaitable[None]]
-#: An ASGI application: ``await app(scope, receive, send)``, returning ``None``.
-ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: An ASGI application: ``await app(scope, receive, send)``. The ASGI spec has
+#: applications return ``None``, but Channels' routers and middleware return
+#: whatever the application they call returned, and tests assert on that: the
+#: result is ``Any``.
+ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[Any]]

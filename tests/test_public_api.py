@@ -107,6 +107,7 @@ EXTENSIONS: dict[str, set[str]] = {
         "MessageSerializationError",
         "NoHandlerError",
         "NoRouteFound",
+        "SessionInterrupted",
         "UnexpectedMessageError",
     },
     "channels_lite.generic": set(),

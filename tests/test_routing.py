@@ -87,15 +87,6 @@ async def test_protocol_type_router_scope_without_type_raises_key_error() -> Non
         await route(ProtocolTypeRouter({"http": Recorder()}), path="/")
 
 
-async def test_protocol_type_router_returns_none() -> None:
-    async def returns_value(scope: Scope, receive: Receive, send: Send) -> Any:
-        return "ignored"
-
-    router: Any = ProtocolTypeRouter({"http": returns_value})
-    result = await router({"type": "http"}, no_receive, no_send)
-    assert result is None
-
-
 async def test_protocol_type_router_passes_scope_through() -> None:
     app = Recorder()
     scope = {"type": "http", "path": "/x/"}
@@ -199,15 +190,6 @@ async def test_url_router_keeps_no_route_search_alive_while_the_app_runs() -> No
     router = URLRouter([path("skip/", Recorder()), path("a/<int:n>/", app)])
     await router({"type": "websocket", "path": "/a/1/"}, no_receive, no_send)
     assert searches == [0]
-
-
-async def test_url_router_returns_none() -> None:
-    async def returns_value(scope: Scope, receive: Receive, send: Send) -> Any:
-        return "ignored"
-
-    router: Any = URLRouter([path("", returns_value)])
-    result = await router({"type": "http", "path": "/"}, no_receive, no_send)
-    assert result is None
 
 
 async def test_url_router_no_match_raises_no_route_found() -> None:

@@ -14,7 +14,12 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from channels_lite._utils import Steps, run_steps, run_steps_blocking
+from channels_lite._utils import (
+    Steps,
+    handler_errors_raised,
+    run_steps,
+    run_steps_blocking,
+)
 from channels_lite.consumer import AsyncConsumer, SyncConsumer
 from channels_lite.exceptions import (
     AcceptConnection,
@@ -120,12 +125,18 @@ class _WebsocketMixin(AsyncConsumer):
         A server that refuses to send 1011 on request (daphne) sends it when
         the application fails, so there the consumer leaves its groups, runs
         ``disconnect(1011)`` and re-raises the handler's exception.
+
+        Under the test communicators (:mod:`channels_lite.testing`) the
+        exception instead ends the application at once, with no close, no
+        log and no clean-up, as in Channels: the test sees it raised.
         """
         try:
             await super().dispatch(message)
         except StopConsumer:
             raise
         except Exception as error:
+            if handler_errors_raised.get():
+                raise
             await self._handler_failed(message, error)
 
     async def _handler_failed(self, message: Message, error: Exception) -> None:
@@ -379,7 +390,13 @@ class _JsonMixin(_WebsocketMixin):
         yield self.receive_json(content, **kwargs)
 
     def _invalid_json_steps(self, error: Exception) -> Steps:
-        """Log a warning, close with 1007 (4007 if the server refuses 1007)."""
+        """Log a warning, close with 1007 (4007 if the server refuses 1007).
+
+        Under the test communicators, raise ``error`` instead, as Channels'
+        JSON consumers do.
+        """
+        if handler_errors_raised.get():
+            raise error
         logger.warning(
             "Invalid JSON on websocket %s, closing it: %s",
             self.scope.get("path", "?"),
@@ -397,7 +414,8 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
     Override :meth:`receive_json` and call :meth:`send_json`. Binary frames
     raise :exc:`ValueError` (closing with 1011). Text that is not JSON goes to
     :meth:`receive_invalid_json`, which closes with 1007 by default (4007
-    under daphne, which sends no close code from 1001 to 2999).
+    under daphne, which sends no close code from 1001 to 2999); under the
+    test communicators it raises the decoding error, as in Channels.
     """
 
     def receive(

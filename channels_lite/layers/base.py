@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import reprlib
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, TypeAlias
 
@@ -135,6 +136,33 @@ class BaseChannelLayer:
         for name in names:
             self.require_valid_channel_name(name, receive=receive)
         return True
+
+    def valid_channel_name(self, channel_name: object, receive: bool = False) -> bool:
+        """Deprecated: use :meth:`require_valid_channel_name`.
+
+        Kept, as Channels 4.3 keeps it: emits a :exc:`DeprecationWarning`,
+        then returns True or raises like ``require_valid_channel_name``.
+        As in Channels, ``receive`` is accepted and ignored.
+        """
+        warnings.warn(
+            "valid_channel_name is deprecated, use require_valid_channel_name instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.require_valid_channel_name(channel_name)
+
+    def valid_group_name(self, group_name: object) -> bool:
+        """Deprecated: use :meth:`require_valid_group_name`.
+
+        Kept, as Channels 4.3 keeps it: emits a :exc:`DeprecationWarning`,
+        then returns True or raises like ``require_valid_group_name``.
+        """
+        warnings.warn(
+            "valid_group_name is deprecated, use require_valid_group_name instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.require_valid_group_name(group_name)
 
     @staticmethod
     def require_valid_message(message: object) -> None:

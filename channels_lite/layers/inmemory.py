@@ -9,6 +9,7 @@ import itertools
 import logging
 import secrets
 import threading
+import time
 from collections import deque
 from time import monotonic
 from typing import Any, ClassVar, TypeAlias
@@ -50,7 +51,13 @@ def _set_pending(waiter: asyncio.Future[None]) -> None:
 
 
 class _Channel:
-    """The queued messages and the waiting receivers of one channel."""
+    """The queued messages and the waiting receivers of one channel.
+
+    What ``layer.channels[name]`` holds. Test suites written for Channels
+    peek at it as the ``asyncio.Queue`` it is there, so it answers
+    :meth:`empty`, :meth:`qsize`, :meth:`full`, ``maxsize`` and
+    :meth:`get_nowait` with the same meanings.
+    """
 
     __slots__ = ("capacity", "messages", "name", "scheduled", "waiters")
 
@@ -87,6 +94,37 @@ class _Channel:
     def idle(self) -> bool:
         return not self.messages and not self.waiters
 
+    @property
+    def maxsize(self) -> int:
+        """The channel's capacity."""
+        return self.capacity
+
+    def empty(self) -> bool:
+        """Return whether no message is queued (expired ones not yet dropped count)."""
+        return not self.messages
+
+    def qsize(self) -> int:
+        """Return how many messages are queued."""
+        return len(self.messages)
+
+    def full(self) -> bool:
+        """Return whether the channel holds as many messages as its capacity."""
+        return len(self.messages) >= self.capacity
+
+    def get_nowait(self) -> tuple[float, dict[str, Any]]:
+        """Take the oldest message: ``(expires at, message)``, as Channels queues it.
+
+        ``expires at`` is a :func:`time.time` timestamp. Raises
+        :exc:`asyncio.QueueEmpty` when nothing is queued. Receivers are not
+        told: this is for tests that look inside the layer.
+        """
+        try:
+            deadline, message, shared = self.messages.popleft()
+        except IndexError:
+            raise asyncio.QueueEmpty from None
+        expires_at = time.time() + (deadline - monotonic())
+        return expires_at, copy.deepcopy(message) if shared else message
+
 
 class InMemoryChannelLayer(BaseChannelLayer):
     """Pass messages between consumers of one process, in memory.
@@ -99,6 +137,13 @@ class InMemoryChannelLayer(BaseChannelLayer):
     from its groups. :meth:`group_send` skips members that are full, logs a
     warning and counts the skipped messages in ``stats["group_send_dropped"]``;
     ``stats["expired"]`` counts the messages that expired unread.
+
+    Test suites written for Channels may look inside: ``channels`` maps each
+    channel that holds messages or waiting receivers to a queue-like object
+    (``empty()``, ``qsize()``, ``get_nowait()``), ``groups`` maps each group
+    to ``{channel: joined at}`` (a :func:`time.monotonic` time), and
+    ``_clean_expired()`` and ``_remove_from_groups(channel)`` exist to be
+    called or wrapped.
 
     Every operation costs time in proportion to the channels it touches, never
     to the number of channels the layer holds. The layer may be shared by
@@ -248,6 +293,25 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 len(members),
                 ", ".join(repr(name) for name in full[:5]),
             )
+
+    def _clean_expired(self) -> None:
+        """Drop expired messages and group memberships now.
+
+        Channels' layer has this method, and test suites wrap it (in a lock,
+        say); the layer itself expires as it goes and never calls it.
+        """
+        with self._lock:
+            self._expire(monotonic())
+
+    def _remove_from_groups(self, channel: str) -> None:
+        """Remove ``channel`` from every group it belongs to.
+
+        Kept from Channels' layer for test suites that call or wrap it; the
+        layer itself never calls it.
+        """
+        with self._lock:
+            for group in list(self._memberships.get(channel, ())):
+                self._leave(group, channel)
 
     def _put(
         self, name: str, message: dict[str, Any], shared: bool, now: float

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import ParseResult, urlparse
 
 from django.conf import settings
@@ -66,7 +66,7 @@ class WebsocketDenier:
         """Return an ASGI application, like a consumer's ``as_asgi``."""
         return cls()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Answer ``websocket.connect`` with ``websocket.close``."""
         message = await receive()
         if message["type"] == "websocket.connect":
@@ -98,22 +98,20 @@ class OriginValidator(BaseMiddleware):
         """Return the inner application (Channels' name for ``inner``)."""
         return self.inner
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         """Call the inner application, or deny the WebSocket handshake."""
         if scope["type"] != "websocket":
-            await self.inner(scope, receive, send)
-            return
+            return await self.inner(scope, receive, send)
         origins = [v for k, v in scope.get("headers", ()) if k.lower() == b"origin"]
         parsed = _parse_origin(origins)
         if self.valid_origin(parsed):
-            await self.inner(dict(scope), receive, send)
-            return
+            return await self.inner(dict(scope), receive, send)
         logger.info(
             "Refused WebSocket %s from origin %r",
             scope.get("path", ""),
             [o.decode("latin-1") for o in origins],
         )
-        await WebsocketDenier()(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
 
     def valid_origin(self, parsed_origin: ParseResult | None) -> bool:
         """Return whether a handshake with this (parsed) origin may connect.

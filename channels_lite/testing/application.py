@@ -9,6 +9,7 @@ from typing import Any
 
 from asgiref.testing import ApplicationCommunicator as BaseApplicationCommunicator
 
+from channels_lite._utils import handler_errors_raised
 from channels_lite.db import connections_kept
 from channels_lite.types import ASGIApp, Message, Scope
 
@@ -36,15 +37,23 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
     test's own connection and transaction survive; unlike Channels, nothing
     is patched, and other code running meanwhile is unaffected.
 
+    A websocket consumer whose handler raises ends the application with that
+    exception, as in Channels, so :meth:`receive_output`, :meth:`wait` and the
+    calls built on them raise it; in production the consumer closes with
+    1011 instead and keeps serving. Pass ``raise_handler_errors=False`` to
+    test that production behaviour.
+
     Passing a consumer class instead of ``Consumer.as_asgi()`` raises
     :exc:`TypeError`.
     """
 
     scope: Scope
     # Set before __init__ can fail, so asgiref's __del__ finds nothing to stop.
-    _future: asyncio.Task[None] | None = None
+    _future: asyncio.Task[Any] | None = None
 
-    def __init__(self, application: ASGIApp, scope: Scope) -> None:
+    def __init__(
+        self, application: ASGIApp, scope: Scope, *, raise_handler_errors: bool = True
+    ) -> None:
         if isinstance(application, type):
             name = application.__qualname__
             raise TypeError(
@@ -52,14 +61,16 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
                 f"{name}.as_asgi() instead"
             )
         super().__init__(application, scope)  # type: ignore[no-untyped-call]
+        self.raise_handler_errors = raise_handler_errors
         self._output_queue: _OutputQueue = _OutputQueue()
 
     @property
-    def future(self) -> asyncio.Task[None]:
+    def future(self) -> asyncio.Task[Any]:
         """The task running the application, started on first use."""
         if self._future is None:
             context = contextvars.Context()
             context.run(connections_kept.set, True)
+            context.run(handler_errors_raised.set, self.raise_handler_errors)
             self._future = context.run(
                 asyncio.create_task,
                 self.application(
@@ -109,12 +120,16 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
     ) -> bool:
         """Return whether the application sends nothing within ``timeout``.
 
-        Returns as soon as a message arrives rather than polling; ``interval``
-        is accepted for compatibility and ignored. If the application fails
-        meanwhile, its exception is raised.
+        Returns as soon as a message arrives, or the application ends, rather
+        than polling; ``interval`` is accepted for compatibility and ignored.
+        As in asgiref and Channels, an application that had already failed
+        raises its exception here, and one that fails meanwhile raises it
+        from the next call.
         """
         future: asyncio.Future[Any] = self.future
         queue = self._output_queue
+        if future.done() and not future.cancelled():
+            future.result()
         if not queue.empty():
             return False
         queue.put_event.clear()
@@ -125,8 +140,6 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
             )
         finally:
             waiter.cancel()
-        if future.done() and not future.cancelled() and queue.empty():
-            future.result()
         return queue.empty()
 
     def stop(self, exceptions: bool = True) -> None:

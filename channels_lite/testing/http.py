@@ -28,6 +28,8 @@ class HttpCommunicator(ApplicationCommunicator):
         path: str,
         body: bytes = b"",
         headers: Iterable[tuple[bytes, bytes]] | None = None,
+        *,
+        raise_handler_errors: bool = True,
     ) -> None:
         if not isinstance(body, bytes):
             raise TypeError(f"body must be bytes, not {type(body).__name__}")
@@ -35,7 +37,7 @@ class HttpCommunicator(ApplicationCommunicator):
         scope.update(http_version="1.1", method=method.upper())
         self.body = body
         self.sent_request = False
-        super().__init__(application, scope)
+        super().__init__(application, scope, raise_handler_errors=raise_handler_errors)
 
     async def get_response(self, timeout: float = 1) -> dict[str, Any]:
         """Send the request (once) and return the response.

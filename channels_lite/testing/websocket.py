@@ -47,7 +47,10 @@ class WebsocketCommunicator(ApplicationCommunicator):
     ``(name, value)`` byte pairs and ``subprotocols`` a list of strings.
     Arguments of the wrong type raise :exc:`TypeError`. Output of the wrong
     kind raises :exc:`~channels_lite.exceptions.UnexpectedMessageError` (an
-    :exc:`AssertionError`).
+    :exc:`AssertionError`). A handler that raises ends the application, so
+    the next call raises its exception, as in Channels; see
+    :class:`~channels_lite.testing.ApplicationCommunicator` for
+    ``raise_handler_errors``.
     """
 
     response_headers: list[Any] | None
@@ -60,6 +63,8 @@ class WebsocketCommunicator(ApplicationCommunicator):
         headers: Iterable[tuple[bytes, bytes]] | None = None,
         subprotocols: Iterable[str] | None = None,
         spec_version: str | None = None,
+        *,
+        raise_handler_errors: bool = True,
     ) -> None:
         scope = _scope_from_path("websocket", path, headers)
         scope["subprotocols"] = list(subprotocols or [])
@@ -67,7 +72,7 @@ class WebsocketCommunicator(ApplicationCommunicator):
             raise TypeError(f"subprotocols must be strings, not {subprotocols!r}")
         if spec_version:
             scope["spec_version"] = spec_version
-        super().__init__(application, scope)
+        super().__init__(application, scope, raise_handler_errors=raise_handler_errors)
         self.response_headers = None
 
     async def connect(self, timeout: float = 1) -> tuple[bool, Any]:

@@ -317,8 +317,11 @@ class _Json(AsyncJsonWebsocketConsumer):
 
 
 async def _connected(consumer: type[AsyncWebsocketConsumer]) -> WebsocketCommunicator:
+    """Connect as in production: a failing handler closes with 1011."""
     router = URLRouter([path("ws/chat/lobby/", cast(Any, consumer.as_asgi()))])
-    communicator = WebsocketCommunicator(router, "/ws/chat/lobby/")
+    communicator = WebsocketCommunicator(
+        router, "/ws/chat/lobby/", raise_handler_errors=False
+    )
     connected, _ = await communicator.connect()
     assert connected
     return communicator
@@ -381,7 +384,9 @@ async def test_troubleshooting_quotes_real_groups_without_layer(
 ) -> None:
     router = URLRouter([path("ws/chat/lobby/", cast(Any, _Grouped.as_asgi()))])
     with override_settings(CHANNEL_LAYERS={}):
-        communicator = WebsocketCommunicator(router, "/ws/chat/lobby/")
+        communicator = WebsocketCommunicator(
+            router, "/ws/chat/lobby/", raise_handler_errors=False
+        )
         assert await communicator.connect() == (False, 1011)
     errors = [r.exc_info[1] for r in caplog.records if r.exc_info]
     assert isinstance(errors[0], exceptions.InvalidChannelLayerError)

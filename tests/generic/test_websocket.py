@@ -125,8 +125,17 @@ def configured(base: type[AsyncConsumer], **attributes: Any) -> type[AsyncConsum
     return type(base.__name__, (base,), attributes)
 
 
-async def connected(consumer: type[AsyncConsumer]) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(consumer.as_asgi(), "/ws/")
+async def connected(
+    consumer: type[AsyncConsumer], *, raise_handler_errors: bool = True
+) -> WebsocketCommunicator:
+    """Return a communicator connected to ``consumer``.
+
+    With ``raise_handler_errors=False`` a failing handler behaves as in
+    production (close with 1011) instead of ending the application.
+    """
+    communicator = WebsocketCommunicator(
+        consumer.as_asgi(), "/ws/", raise_handler_errors=raise_handler_errors
+    )
     accepted, _ = await communicator.connect(TIMEOUT)
     assert accepted
     return communicator
@@ -281,7 +290,7 @@ async def test_websocket_handler_error_is_logged_and_closes_1011(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
     consumer = configured(base)
-    communicator = await connected(consumer)
+    communicator = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.send_to(text_data="fail")
         assert await communicator.receive_output(TIMEOUT) == {
@@ -301,7 +310,7 @@ async def test_websocket_handler_error_is_logged_and_closes_1011(
 async def test_websocket_handler_error_closes_after_frames_already_sent(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(configured(base))
+    communicator = await connected(configured(base), raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.send_to(text_data="send-then-fail")
         assert await communicator.receive_from(TIMEOUT) == "partial"
@@ -313,7 +322,7 @@ async def test_websocket_handler_error_closes_after_frames_already_sent(
 async def test_websocket_handler_error_closes_only_once(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(configured(base))
+    communicator = await connected(configured(base), raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.send_to(text_data="fail")
         await communicator.send_to(text_data="fail")
@@ -329,8 +338,8 @@ async def test_websocket_handler_error_leaves_other_connections_alone(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
     consumer = configured(base)
-    failing = await connected(consumer)
-    healthy = await connected(consumer)
+    failing = await connected(consumer, raise_handler_errors=False)
+    healthy = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await failing.send_to(text_data="fail")
         assert (await failing.receive_output(TIMEOUT))["code"] == 1011
@@ -344,7 +353,7 @@ async def test_websocket_handler_error_leaves_other_connections_alone(
 async def test_websocket_send_without_data_raises_value_error(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(configured(base))
+    communicator = await connected(configured(base), raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.send_to(text_data="nothing")
         assert (await communicator.receive_output(TIMEOUT))["code"] == 1011
@@ -359,7 +368,7 @@ async def test_websocket_send_without_data_raises_value_error(
 async def test_websocket_frame_without_payload_gets_a_clear_error(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(configured(base))
+    communicator = await connected(configured(base), raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.send_input({"type": "websocket.receive"})
         assert (await communicator.receive_output(TIMEOUT))["code"] == 1011
@@ -381,7 +390,7 @@ async def test_websocket_error_in_disconnect_is_logged_and_stops(
 
     is_async = issubclass(base, AsyncWebsocketConsumer)
     consumer = configured(base, disconnect=broken_async if is_async else broken)
-    communicator = await connected(consumer)
+    communicator = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.disconnect(timeout=TIMEOUT)
     assert await communicator.receive_nothing()
@@ -393,7 +402,7 @@ async def test_websocket_error_in_disconnect_is_logged_and_stops(
 async def test_websocket_unknown_message_type_closes_1011(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(configured(base))
+    communicator = await connected(configured(base), raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.send_input({"type": "chat.unknown"})
         assert (await communicator.receive_output(TIMEOUT))["code"] == 1011
@@ -442,7 +451,9 @@ async def test_websocket_groups_without_layer_close_1011(
     base: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
     communicator = WebsocketCommunicator(
-        configured(base, groups=["room"]).as_asgi(), "/ws/"
+        configured(base, groups=["room"]).as_asgi(),
+        "/ws/",
+        raise_handler_errors=False,
     )
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         assert await communicator.connect(TIMEOUT) == (False, 1011)
@@ -487,7 +498,7 @@ async def test_websocket_disconnect_runs_when_leaving_groups_fails(
         raise ConnectionError("layer down")
 
     consumer = configured(base, groups=["room"])
-    communicator = await connected(consumer)
+    communicator = await connected(consumer, raise_handler_errors=False)
     monkeypatch.setattr(inmemory_channel_layer, "group_discard", layer_down)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.disconnect(code=4000, timeout=TIMEOUT)

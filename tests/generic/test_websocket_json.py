@@ -73,8 +73,12 @@ def pair(async_class: type, sync_class: type) -> list[Any]:
     ]
 
 
-async def connected(consumer: type[AsyncConsumer]) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(consumer.as_asgi(), "/ws/")
+async def connected(
+    consumer: type[AsyncConsumer], *, raise_handler_errors: bool = True
+) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(
+        consumer.as_asgi(), "/ws/", raise_handler_errors=raise_handler_errors
+    )
     accepted, _ = await communicator.connect(TIMEOUT)
     assert accepted
     return communicator
@@ -123,7 +127,7 @@ async def test_json_send_json_with_close_closes_after(
 async def test_json_invalid_text_logs_warning_and_closes_1007(
     consumer: type[AsyncConsumer], text: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(consumer)
+    communicator = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         await communicator.send_to(text_data=text)
         assert await communicator.receive_output(TIMEOUT) == {
@@ -140,7 +144,7 @@ async def test_json_invalid_text_logs_warning_and_closes_1007(
 async def test_json_invalid_text_is_not_logged(
     consumer: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(consumer)
+    communicator = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.DEBUG, logger=LOGGER):
         await communicator.send_to(text_data='{"password": "hunter2"')
         assert (await communicator.receive_output(TIMEOUT))["code"] == 1007
@@ -152,8 +156,8 @@ async def test_json_invalid_text_is_not_logged(
 async def test_json_invalid_text_leaves_other_connections_alone(
     consumer: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    hostile = await connected(consumer)
-    healthy = await connected(consumer)
+    hostile = await connected(consumer, raise_handler_errors=False)
+    healthy = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         await hostile.send_to(text_data="{oops")
         assert (await hostile.receive_output(TIMEOUT))["code"] == 1007
@@ -184,7 +188,7 @@ async def test_json_receive_invalid_json_can_be_overridden(
 async def test_json_binary_frame_raises_and_closes_1011(
     consumer: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(consumer)
+    communicator = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         await communicator.send_to(bytes_data=b"{}")
         assert (await communicator.receive_output(TIMEOUT))["code"] == 1011

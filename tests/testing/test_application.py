@@ -98,11 +98,27 @@ async def test_application_communicator_receive_nothing_false_on_output() -> Non
     communicator.stop()
 
 
-async def test_application_communicator_receive_nothing_raises_failure() -> None:
+async def test_application_communicator_receive_nothing_raises_earlier_failure() -> (
+    None
+):
     communicator = ApplicationCommunicator(echo, SCOPE)
     await communicator.send_input({"type": "fail"})
     with pytest.raises(LookupError, match="application failed"):
-        await communicator.receive_nothing(timeout=3600)
+        await communicator.wait(TIMEOUT)
+    with pytest.raises(LookupError, match="application failed"):
+        await communicator.receive_nothing()
+
+
+async def test_application_communicator_failure_during_receive_nothing_shows_next() -> (
+    None
+):
+    # As asgiref's: the wait ends when the application does (nothing more can
+    # arrive), and the failure is raised by the next call.
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    await communicator.send_input({"type": "fail"})
+    assert await communicator.receive_nothing(timeout=3600)
+    with pytest.raises(LookupError, match="application failed"):
+        await communicator.receive_output(TIMEOUT)
 
 
 async def test_application_communicator_wait_cancels_after_timeout() -> None:
