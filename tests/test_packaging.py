@@ -1,7 +1,7 @@
 """The package builds, passes an index's checks, and works from its wheel alone.
 
 The wheel goes into a fresh virtual environment with no dev extra and no
-checkout on the path, held to the runtime versions of requirements/dev.txt,
+checkout on the path, held to the runtime versions of the environment's lock,
 and serves a websocket through a channel layer there.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import channels_lite
+from tests._toolchain import environment_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = channels_lite.__version__
@@ -75,7 +76,7 @@ SMOKE = textwrap.dedent(
 
 def _run(*args: str | Path, cwd: Path) -> str:
     # Nothing of the test run's own environment may reach the child.
-    private = {"PYTHONPATH", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE"}
+    private = {"PYTHONPATH", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PIP_CONSTRAINT"}
     env = {k: v for k, v in os.environ.items() if k not in private}
     done = subprocess.run(
         [str(arg) for arg in args],
@@ -146,6 +147,8 @@ def wheel_env(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a fresh environment holding the wheel and its runtime needs only."""
     env = tmp_path_factory.mktemp("wheel-env")
     venv.create(env, with_pip=True)
+    lock = environment_lock()
+    constraint = ["-c", str(lock)] if lock is not None else []
     _run(
         env / "bin" / "python",
         "-m",
@@ -153,8 +156,7 @@ def wheel_env(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         "install",
         "-q",
         "--disable-pip-version-check",
-        "-c",
-        ROOT / "requirements" / "dev.txt",
+        *constraint,
         dist / WHEEL,
         cwd=env,
     )

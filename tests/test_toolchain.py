@@ -7,7 +7,6 @@ it empty and is the one unpinned environment.
 
 from __future__ import annotations
 
-import os
 from importlib import metadata
 from pathlib import Path
 
@@ -16,14 +15,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _lock() -> Path | None:
-    named = os.environ.get("PIP_CONSTRAINT")
-    if named is None:
-        return ROOT / "requirements" / "dev.txt"
-    return Path(named) if named.strip() else None
+from tests._toolchain import environment_lock
 
 
 def _pins(lock: Path) -> dict[str, Version]:
@@ -65,7 +57,7 @@ def _closure(name: str, extras: set[str]) -> set[str]:
 
 @pytest.fixture
 def pins() -> dict[str, Version]:
-    lock = _lock()
+    lock = environment_lock()
     if lock is None:
         pytest.skip("an unpinned environment (tox -e latest)")
     return _pins(lock)
