@@ -266,6 +266,11 @@ def test_troubleshooting_quotes_real_asgi_application_errors(value: str | None) 
         ),
         pytest.param({"ASGI_APPLICATION": None}, "channels_lite.W002", id="W002"),
         pytest.param(
+            {"ALLOWED_HOSTS": [], "ASGI_APPLICATION": "tests.test_checks.GUARDED"},
+            "channels_lite.W003",
+            id="W003",
+        ),
+        pytest.param(
             {
                 "CHANNEL_LAYERS": {
                     "default": {

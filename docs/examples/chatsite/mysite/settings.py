@@ -5,13 +5,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = "django-insecure-replace-me"
 DEBUG = True
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
-    "channels_lite",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "channels_lite",
     "django.contrib.staticfiles",
     "chat",
 ]
@@ -44,6 +43,11 @@ STATIC_URL = "static/"
 USE_TZ = True
 
 # [start channels]
+# startproject leaves this empty, which only DEBUG = True tolerates; tests run
+# with DEBUG = False, and the websocket origin check (step 3) allows pages
+# from these hosts only.
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+
 ASGI_APPLICATION = "mysite.asgi.application"
 
 CHANNEL_LAYERS = {
