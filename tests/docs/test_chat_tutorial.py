@@ -139,6 +139,15 @@ def test_following_the_page_from_startproject_gives_passing_tests(
 
     checked = run_in(project, "manage.py", "check", "--fail-level", "WARNING")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    # startproject's admin/ route survives the page's mysite/urls.py.
+    admin = run_in(
+        project,
+        "manage.py",
+        "shell",
+        "-c",
+        "from django.urls import reverse; print(reverse('admin:index'))",
+    )
+    assert admin.stdout.split()[-1:] == ["/admin/"], admin.stdout + admin.stderr
     tested = run_in(project, "-m", "pytest", "-p", "no:cacheprovider", "chat/tests.py")
     assert re.search(r"\b3 passed\b", tested.stdout), tested.stdout + tested.stderr
 
