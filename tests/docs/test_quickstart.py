@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ from websockets.asyncio.client import connect
 from channels_lite.routing import URLRouter
 from channels_lite.testing import WebsocketCommunicator
 from tests._net import HOST, free_port
-from tests.docs._examples import example, load_example
+from tests.docs._examples import DOCS, ROOT, example, load_example
 from tests.docs._server import run_in, serving
 
 # Seconds; generous for a loaded machine, reached only when something hangs.
@@ -49,12 +50,35 @@ def test_project_passes_system_checks() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_every_page_serves_production_with_channels_lite_serve() -> None:
+    """One production command everywhere: no page says to run plain daphne."""
+    pages = [ROOT / "README.md", *DOCS.rglob("*.rst"), *DOCS.rglob("*.md")]
+    plain_daphne = re.compile(r"^\s*\$ daphne\b|`daphne [\w.]+:\w+", re.MULTILINE)
+    found = [
+        f"{page.relative_to(ROOT)}: {hit.group().strip()}"
+        for page in pages
+        for hit in plain_daphne.finditer(page.read_text())
+    ]
+    assert found == []
+    assert "$ python -m channels_lite.serve mysite.asgi:application" in (
+        (DOCS / "getting-started.rst").read_text()
+    )
+
+
 @pytest.fixture(scope="module")
-def daphne_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """Serve the project with ``daphne mysite.asgi:application``, as the page says."""
+def serve_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Serve the project with ``python -m channels_lite.serve``, as the page says."""
     port = free_port()
-    log = tmp_path_factory.mktemp("quickstart") / "daphne.log"
-    args = ("-m", "daphne", "-b", HOST, "-p", str(port), "mysite.asgi:application")
+    log = tmp_path_factory.mktemp("quickstart") / "serve.log"
+    args = (
+        "-m",
+        "channels_lite.serve",
+        "-b",
+        HOST,
+        "-p",
+        str(port),
+        "mysite.asgi:application",
+    )
     with serving(example("quickstart/"), *args, port=port, log=log):
         yield port
 
@@ -78,8 +102,8 @@ async def test_runserver_serves_the_echo_socket(runserver_port: int) -> None:
 
 
 @pytest.mark.e2e
-async def test_daphne_serves_the_echo_socket(daphne_port: int) -> None:
-    url = f"ws://{HOST}:{daphne_port}/ws/echo/"
+async def test_channels_lite_serve_serves_the_echo_socket(serve_port: int) -> None:
+    url = f"ws://{HOST}:{serve_port}/ws/echo/"
     async with asyncio.timeout(TIMEOUT), connect(url) as ws:
         await ws.send("hello")
         assert await ws.recv() == "hello"
