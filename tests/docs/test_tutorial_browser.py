@@ -18,6 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests._browser import console_errors, log_the_console
 from tests._net import HOST, free_port
 from tests.docs._examples import example
 from tests.docs._server import serving
@@ -58,9 +59,12 @@ def browser() -> Iterator[webdriver.Chrome]:
         options.add_argument(flag)
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         options.add_argument(f"--user-data-dir={Path(profile)}")
+        log_the_console(options)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         try:
             yield driver
+            # The pages work without a console error (a missing favicon is one).
+            assert console_errors(driver) == []
         finally:
             driver.quit()
 
