@@ -122,7 +122,7 @@ def follow_settings_step(
 
 
 @pytest.mark.slow
-def test_following_the_page_from_startproject_gives_passing_tests(
+def test_following_the_page_from_startproject_gives_passing_typed_tests(
     tmp_path: Path,
 ) -> None:
     """Run startproject and startapp, then make each file what the page shows."""
@@ -150,6 +150,14 @@ def test_following_the_page_from_startproject_gives_passing_tests(
     assert admin.stdout.split()[-1:] == ["/admin/"], admin.stdout + admin.stderr
     tested = run_in(project, "-m", "pytest", "-p", "no:cacheprovider", "chat/tests.py")
     assert re.search(r"\b3 passed\b", tested.stdout), tested.stdout + tested.stderr
+    # A cold mypy run with django-stubs takes a while on a loaded machine.
+    cache = str(tmp_path / "mypy")
+    typed = run_in(
+        project, "-m", "mypy", "--cache-dir", cache, "chat", "mysite", timeout=300
+    )
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    # The page shows mypy's own words.
+    assert f"   {typed.stdout.strip()}\n" in TUTORIAL.read_text()
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,7 @@ ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
 
 ASGI_APPLICATION = "mysite.asgi.application"
 
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "channels_lite.layers.InMemoryChannelLayer"},
 }
 # [end channels]
