@@ -44,6 +44,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern
 from django.utils.module_loading import import_string
 
+from channels_lite.layers.manager import _replacement_hint
 from channels_lite.routing import URLRouter, get_default_application
 from channels_lite.security.websocket import _AllowedHostsOriginValidator
 
@@ -220,7 +221,9 @@ def _layer_problem(alias: object, config: object) -> str | None:
     try:
         backend = import_string(backend_path)
     except ImportError as exc:
-        return f"cannot import BACKEND {backend_path!r}: {exc}"
+        return f"cannot import BACKEND {backend_path!r}: {exc}" + _replacement_hint(
+            backend_path
+        )
     if not callable(backend):
         return f"BACKEND {backend_path!r} is not callable."
     for key in ("CONFIG", "TEST_CONFIG"):

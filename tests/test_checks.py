@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -282,6 +283,19 @@ def test_check_channel_layers_malformed_setting_is_e003(
         [error] = check_channel_layers()
     assert error.id == "channels_lite.E003"
     assert message in str(error.msg)
+
+
+def test_check_channel_layers_names_channels_lite_layer_for_channels_redis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not installed, as after a migration, even where it is.
+    for name in ("channels_redis", "channels_redis.core"):
+        monkeypatch.setitem(sys.modules, name, None)
+    backend = "channels_redis.core.RedisChannelLayer"
+    with override_settings(CHANNEL_LAYERS={"default": {"BACKEND": backend}}):
+        [error] = check_channel_layers()
+    assert error.id == "channels_lite.E003"
+    assert str(error.msg).endswith("use 'channels_lite.layers.redis.RedisChannelLayer'")
 
 
 def test_check_channel_layers_reports_each_bad_alias() -> None:

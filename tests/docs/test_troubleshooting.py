@@ -114,9 +114,9 @@ def test_room_group_name_keeps_lookalike_rooms_apart() -> None:
     [
         pytest.param({"default": {"CONFIG": {}}}, "default", id="no-backend"),
         pytest.param(
-            {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+            {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}},
             "default",
-            id="channels-path",
+            id="channels-redis-path",
         ),
         pytest.param(
             {
@@ -139,8 +139,10 @@ def test_troubleshooting_quotes_real_layer_errors(
     layers: dict[str, Any], alias: str
 ) -> None:
     backend = layers[alias].get("BACKEND", "")
-    if backend.startswith("channels.") and importlib.util.find_spec("channels"):
-        pytest.skip("Django Channels is installed, so its path imports")
+    if backend.startswith("channels_redis.") and importlib.util.find_spec(
+        "channels_redis"
+    ):
+        pytest.skip("channels_redis is installed, so its path imports")
     with (
         override_settings(CHANNEL_LAYERS=layers),
         pytest.raises(exceptions.InvalidChannelLayerError) as caught,
