@@ -201,7 +201,7 @@ class URLRouter:
                 raise Resolver404(
                     f"No route found for path {scope['path_remaining']!r}."
                 )
-            raise NoRouteFound(scope["path"])
+            raise NoRouteFound(scope["path"], self._patterns())
         # Run outside the loop: the suspended match generator is dropped
         # rather than kept for the whole connection.
         await match.route.application(inner_scope, receive, send)
@@ -233,6 +233,18 @@ class URLRouter:
             if route.router is not None and not route.router._can_route(remaining):
                 continue
             yield _Match(route, remaining, tuple(args), dict(kwargs))
+
+    def _patterns(self, depth: int = 0) -> list[str]:
+        """Return this router's patterns, nested routers' ones after their prefix."""
+        patterns: list[str] = []
+        for route in self._routes:
+            prefix = str(route.pattern)
+            nested = route.router
+            if nested is None or depth >= _MAX_MIDDLEWARE_DEPTH:
+                patterns.append(prefix)
+                continue
+            patterns.extend(f"{prefix} {p}" for p in nested._patterns(depth + 1))
+        return patterns
 
     def _can_route(self, path_remaining: str) -> bool:
         """Return whether some route of this router takes ``path_remaining``."""

@@ -218,6 +218,27 @@ async def test_url_router_no_match_raises_no_route_found() -> None:
     assert e.value.path == "/nope/"
 
 
+async def test_url_router_no_match_lists_the_patterns_tried() -> None:
+    router = URLRouter(
+        [path("ws/chat/<slug:room>/", Recorder()), re_path(r"^ws/echo/$", Recorder())]
+    )
+    with pytest.raises(NoRouteFound) as e:
+        await route(router, path="/ws/chat/my room/")
+    assert e.value.tried == ["ws/chat/<slug:room>/", "^ws/echo/$"]
+    assert str(e.value) == (
+        "No route found for path '/ws/chat/my room/'. "
+        "Tried: 'ws/chat/<slug:room>/', '^ws/echo/$'."
+    )
+
+
+async def test_url_router_no_match_lists_nested_patterns_after_prefix() -> None:
+    inner = URLRouter([path("chat/", Recorder()), path("echo/", Recorder())])
+    router = URLRouter([path("ws/", AuthMiddlewareStack(inner)), path("", Recorder())])
+    with pytest.raises(NoRouteFound) as e:
+        await route(router, path="/ws/nope/")
+    assert e.value.tried == ["ws/ chat/", "ws/ echo/", ""]
+
+
 async def test_url_router_scope_without_path_raises() -> None:
     with pytest.raises(ValueError, match="No 'path' key in connection scope"):
         await route(URLRouter([path("", Recorder())]), type="websocket")
