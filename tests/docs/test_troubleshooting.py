@@ -456,3 +456,13 @@ async def test_troubleshooting_quotes_real_middleware_order_errors() -> None:
     with pytest.raises(ValueError, match="session") as caught:
         await login(scope, None)
     assert normalized(str(caught.value)) in page
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """The consumer the page routes without ``as_asgi()``."""
+
+
+def test_troubleshooting_quotes_the_consumer_class_error() -> None:
+    with pytest.raises(ImproperlyConfigured) as caught:
+        URLRouter([path("ws/chat/<str:room_name>/", cast(Any, ChatConsumer))])
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
