@@ -18,6 +18,7 @@ from channels_lite._utils import Steps, run_steps, run_steps_blocking
 from channels_lite.consumer import AsyncConsumer, SyncConsumer
 from channels_lite.exceptions import (
     AcceptConnection,
+    ChannelLayerUnavailable,
     DenyConnection,
     InvalidChannelLayerError,
     StopConsumer,
@@ -36,9 +37,11 @@ logger = logging.getLogger(__name__)
 
 CLOSE_INVALID_PAYLOAD = 1007
 CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
 # Daphne (through Autobahn) refuses every close code an application sends
-# except 1000 and 3000-4999; 4007 stands in for 1007 there.
+# except 1000 and 3000-4999; 4007 and 4013 stand in for 1007 and 1013 there.
 CLOSE_INVALID_PAYLOAD_PRIVATE = 4007
+CLOSE_TRY_AGAIN_LATER_PRIVATE = 4013
 
 Headers = Iterable[tuple[bytes, bytes]]
 
@@ -99,6 +102,8 @@ class _WebsocketMixin(AsyncConsumer):
 
     _closed_by_error = False
     _groups_left = False
+    _accepted = False
+    _layer_failed = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Accept and ignore constructor arguments, as Channels' consumers do.
@@ -120,6 +125,12 @@ class _WebsocketMixin(AsyncConsumer):
         A server that refuses to send 1011 on request (daphne) sends it when
         the application fails, so there the consumer leaves its groups, runs
         ``disconnect(1011)`` and re-raises the handler's exception.
+
+        A :exc:`~channels_lite.exceptions.ChannelLayerUnavailable` (Redis is
+        down, say) is an outage, not a bug: it is logged once per connection,
+        in one line, and the websocket is closed with 1013, "try again later"
+        (4013 under daphne), accepted first if need be so that the client
+        sees the code rather than an HTTP 403.
         """
         try:
             await super().dispatch(message)
@@ -130,6 +141,9 @@ class _WebsocketMixin(AsyncConsumer):
 
     async def _handler_failed(self, message: Message, error: Exception) -> None:
         message_type = message.get("type")
+        if isinstance(error, ChannelLayerUnavailable):
+            await self._layer_unavailable(message_type, error)
+            return
         logger.exception(
             "Handler for %r failed on websocket %s",
             message_type,
@@ -146,6 +160,45 @@ class _WebsocketMixin(AsyncConsumer):
                 # application that fails: clean up now, then fail.
                 await self._disconnect_now(CLOSE_INTERNAL_ERROR)
                 raise error from None
+
+    async def _layer_unavailable(
+        self, message_type: object, error: ChannelLayerUnavailable
+    ) -> None:
+        """Close with "try again later" and log the outage, once."""
+        code: int | None = None
+        if message_type != "websocket.disconnect" and not self._closed_by_error:
+            self._closed_by_error = True
+            code = await self._close_try_again_later(error)
+        if not self._layer_failed:
+            self._layer_failed = True
+            logger.warning(
+                "Channel layer unavailable on websocket %s (handling %r), %s: %s",
+                self.scope.get("path", "?"),
+                message_type,
+                f"closed it with {code} (try again later)" if code else "as it closed",
+                error,
+            )
+        if message_type == "websocket.disconnect":
+            raise StopConsumer
+
+    async def _close_try_again_later(self, error: ChannelLayerUnavailable) -> int:
+        """Close with 1013, or 4013 where the server refuses it; return the code."""
+        try:
+            if not self._accepted:
+                # A close before the handshake is an HTTP 403, which reads as
+                # "forbidden"; accepting first lets the client see the code.
+                await self._flush()
+                await self._server_send(_accept_message(None, None))
+                self._accepted = True
+            try:
+                await self._close_now(CLOSE_TRY_AGAIN_LATER)
+            except Exception:
+                await self._close_now(CLOSE_TRY_AGAIN_LATER_PRIVATE)
+                return CLOSE_TRY_AGAIN_LATER_PRIVATE
+        except Exception:
+            await self._disconnect_now(CLOSE_INTERNAL_ERROR)
+            raise error from None
+        return CLOSE_TRY_AGAIN_LATER
 
     async def _handle_cancelled_disconnect(self, message: Message) -> None:
         """Leave the groups on the event loop, then handle the disconnect.
@@ -251,6 +304,7 @@ class WebsocketConsumer(_WebsocketMixin, SyncConsumer):
         self, subprotocol: str | None = None, headers: Headers | None = None
     ) -> None:
         """Accept the connection, with an optional subprotocol and headers."""
+        self._accepted = True
         self.base_send(_accept_message(subprotocol, headers))
 
     def websocket_receive(self, message: Message) -> None:
@@ -316,6 +370,7 @@ class AsyncWebsocketConsumer(_WebsocketMixin):
         self, subprotocol: str | None = None, headers: Headers | None = None
     ) -> None:
         """Accept the connection, with an optional subprotocol and headers."""
+        self._accepted = True
         await self.base_send(_accept_message(subprotocol, headers))
 
     async def websocket_receive(self, message: Message) -> None:

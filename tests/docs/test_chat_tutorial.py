@@ -15,7 +15,7 @@ from typing import Any, cast
 import pytest
 from django.urls import path
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from channels_lite.routing import URLRouter
 from channels_lite.testing import WebsocketCommunicator
@@ -202,3 +202,34 @@ async def test_served_room_refuses_other_sites(site: int) -> None:
         async with asyncio.timeout(TIMEOUT), connect(url, origin=evil):
             pass
     assert refused.value.response.status_code == 403
+
+
+@pytest.mark.e2e
+async def test_served_room_with_redis_down_says_try_again_later(
+    tmp_path: Path,
+) -> None:
+    """Redis is named but not running: one log line and code 4013, not a 403."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    # A free port: nothing listens there.
+    env = {"REDIS_URL": f"redis://{HOST}:{free_port()}/0"}
+    args = ("-m", "channels_lite.serve", "-b", HOST, "-p", str(port))
+    with serving(
+        example("chatsite/"),
+        *args,
+        "mysite.asgi:application",
+        port=port,
+        log=log,
+        env=env,
+    ):
+        url = f"ws://{HOST}:{port}/ws/chat/lobby/"
+        origin = cast(Any, f"http://{HOST}:{port}")
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(TIMEOUT), connect(url, origin=origin) as ws:
+                await ws.recv()
+    # Daphne sends no 1013 on request; 4013 stands in for it.
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4013
+    output = log.read_text()
+    assert "Traceback" not in output
+    assert output.count("Channel layer unavailable on websocket /ws/chat/lobby/") == 1
