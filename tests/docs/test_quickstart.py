@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
@@ -84,18 +85,42 @@ def serve_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def runserver_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """Serve the project with ``manage.py runserver``, as the page says."""
+def runserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """Serve the project with ``manage.py runserver``, as the page says.
+
+    Yield the port and the server's log.
+    """
     port = free_port()
     log = tmp_path_factory.mktemp("quickstart") / "runserver.log"
     args = ("manage.py", "runserver", f"{HOST}:{port}")
     with serving(example("quickstart/"), *args, port=port, log=log):
-        yield port
+        yield port, log
+
+
+def _shape(line: str) -> str:
+    """Return ``line`` with its date, numbers and addresses made generic."""
+    line = re.sub(r"[A-Z][a-z]+ \d{2}, \d{4} - [\d:]+", "<date>", line)
+    return re.sub(r"\d+(\.\d+)*", "<n>", line).strip()
 
 
 @pytest.mark.e2e
-async def test_runserver_serves_the_echo_socket(runserver_port: int) -> None:
-    url = f"ws://{HOST}:{runserver_port}/ws/echo/"
+def test_runserver_prints_what_the_page_shows(runserver: tuple[int, Path]) -> None:
+    page = (DOCS / "getting-started.rst").read_text()
+    shown = page.split("   $ python manage.py runserver\n", 1)[1]
+    block = shown.split("\nThe ``Starting ASGI/Daphne``", 1)[0]
+    expected = [_shape(line) for line in block.splitlines() if line.strip()]
+    printed = [_shape(line) for line in runserver[1].read_text().splitlines()]
+    # In order; Django's reminder of unapplied migrations may come between.
+    remaining = iter(printed)
+    missing = [line for line in expected if line not in remaining]
+    assert missing == [], printed
+
+
+@pytest.mark.e2e
+async def test_runserver_serves_the_echo_socket(
+    runserver: tuple[int, Path],
+) -> None:
+    url = f"ws://{HOST}:{runserver[0]}/ws/echo/"
     async with asyncio.timeout(TIMEOUT), connect(url) as ws:
         await ws.send("hello")
         assert await ws.recv() == "hello"
