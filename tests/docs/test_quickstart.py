@@ -51,6 +51,18 @@ def test_project_passes_system_checks() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param("getting-started.rst", id="getting-started"),
+        pytest.param("tutorial/index.rst", id="tutorial"),
+    ],
+)
+def test_pages_that_run_tests_say_how_to_install_them(page: str) -> None:
+    install = "   $ python -m pip install pytest pytest-django pytest-asyncio\n"
+    assert install in (DOCS / page).read_text()
+
+
 def test_every_page_serves_production_with_channels_lite_serve() -> None:
     """One production command everywhere: no page says to run plain daphne."""
     pages = [ROOT / "README.md", *DOCS.rglob("*.rst"), *DOCS.rglob("*.md")]
