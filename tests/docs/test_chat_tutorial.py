@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,18 +19,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from channels_lite.routing import URLRouter
 from channels_lite.testing import WebsocketCommunicator
 from tests._net import HOST, free_port
-from tests.docs._examples import DOCS, EXAMPLES, example, load_example
+from tests.docs._examples import example, load_example
 from tests.docs._server import run_in, serving
+from tests.docs._tutorial import TUTORIAL, follow_the_tutorial
 
 # Seconds; generous for a loaded machine, reached only when something hangs.
 TIMEOUT = 30
-TUTORIAL = DOCS / "tutorial" / "index.rst"
-# A literalinclude of an example file and its indented options.
-_INCLUDE = re.compile(
-    r"^\.\. literalinclude:: \.\./examples/(?P<source>\S+)\n(?P<options>(?:   :.*\n)+)",
-    re.MULTILINE,
-)
-_OPTION = re.compile(r"^   :(?P<name>[\w-]+):(?: (?P<value>.*))?$", re.MULTILINE)
 
 
 def step_router(step: ModuleType) -> URLRouter:
@@ -86,57 +79,11 @@ def test_project_tests_pass_as_the_page_says() -> None:
     assert re.search(r"\b3 passed\b", result.stdout)
 
 
-def files_the_page_shows() -> dict[str, tuple[Path, dict[str, str]]]:
-    """Map each file name the tutorial shows (its caption) to what it shows last.
-
-    A later step's version of a file (``chat/consumers.py``) replaces the
-    earlier ones, as it does in the reader's project.
-    """
-    shown: dict[str, tuple[Path, dict[str, str]]] = {}
-    for include in _INCLUDE.finditer(TUTORIAL.read_text()):
-        options = {
-            o["name"]: o["value"] or "" for o in _OPTION.finditer(include["options"])
-        }
-        shown[options["caption"]] = (EXAMPLES / include["source"], options)
-    return shown
-
-
-def follow_settings_step(
-    settings_file: Path, source: Path, options: dict[str, str]
-) -> None:
-    """Edit startproject's settings the way step 1 says."""
-    text = settings_file.read_text()
-    # "add "channels_lite" above staticfiles, and "chat" anywhere"
-    staticfiles = "    'django.contrib.staticfiles',\n"
-    assert staticfiles in text
-    text = text.replace(
-        staticfiles, "    'channels_lite',\n" + staticfiles + "    'chat',\n"
-    )
-    # "replace startproject's empty ALLOWED_HOSTS"
-    assert "ALLOWED_HOSTS = []\n" in text
-    text = text.replace("ALLOWED_HOSTS = []\n", "")
-    # "name the ASGI application and configure a channel layer"
-    block = source.read_text().split(options["start-after"] + "\n", 1)[1]
-    text += "\n" + block.split(options["end-before"], 1)[0]
-    settings_file.write_text(text)
-
-
 @pytest.mark.slow
 def test_following_the_page_from_startproject_gives_passing_typed_tests(
     tmp_path: Path,
 ) -> None:
-    """Run startproject and startapp, then make each file what the page shows."""
-    assert run_in(tmp_path, "-m", "django", "startproject", "mysite").returncode == 0
-    project = tmp_path / "mysite"
-    assert run_in(project, "manage.py", "startapp", "chat").returncode == 0
-    for caption, (source, options) in files_the_page_shows().items():
-        target = project / caption
-        if "start-after" in options:
-            follow_settings_step(target, source, options)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-
+    project = follow_the_tutorial(tmp_path)
     checked = run_in(project, "manage.py", "check", "--fail-level", "WARNING")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # startproject's admin/ route survives the page's mysite/urls.py.
