@@ -1,8 +1,8 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--rounds N] ...``.
 
 Prints progress to stderr and the results table to stdout; writes the
-results page (reStructuredText for the docs site, Markdown to read on its
-own) and plot under ``--output`` (by default ``docs``, for a
+results page (reStructuredText: the docs site's page, which code hosts
+also render as it is) and plot under ``--output`` (by default ``docs``, for a
 complete run only: not with ``--quick`` or ``--only``).
 """
 
@@ -50,7 +50,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        help="where to write benchmarks.rst, benchmarks.md and the plot",
+        help="where to write benchmarks.rst and the plot",
     )
     return parser.parse_args(argv)
 
@@ -78,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.report import (
         PLOT_NAME,
         plot,
-        render_md,
         render_rst,
         render_table,
     )
@@ -92,9 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         command = "python -m benchmarks" + (" --quick" if args.quick else "")
         output.mkdir(parents=True, exist_ok=True)
         (output / "benchmarks.rst").write_text(render_rst(results, scale, command))
-        (output / "benchmarks.md").write_text(render_md(results, scale, command))
         plot(results, output / PLOT_NAME)
-        print(f"\nwrote benchmarks.rst, benchmarks.md and {PLOT_NAME} in {output}")
+        print(f"\nwrote benchmarks.rst and {PLOT_NAME} in {output}")
     return 0
 
 

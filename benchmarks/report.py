@@ -20,7 +20,6 @@ __all__ = [
     "PLOT_NAME",
     "environment",
     "plot",
-    "render_md",
     "render_rst",
     "render_table",
 ]
@@ -193,14 +192,6 @@ def _list_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     return lines
 
 
-def _pipe_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    cells = [[c.replace("|", r"\|") for c in row] for row in rows]
-    lines = ["| " + " | ".join(cells[0]) + " |"]
-    lines.append("|" + "|".join("---" for _ in cells[0]) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
-    return lines
-
-
 def _intro(scale: Scale, command: str) -> list[str]:
     return [
         "channels_lite and Django Channels (with channels_redis and daphne) run "
@@ -276,24 +267,4 @@ def render_rst(results: Sequence[Result], scale: Scale, command: str) -> str:
     lead, items = _workloads(scale)
     lines += ["Workloads", "---------", "", lead, ""]
     lines += [f"- {item}" for item in items]
-    return "\n".join([*lines, ""])
-
-
-def _md(text: str) -> str:
-    return text.replace("``", "`")
-
-
-def render_md(results: Sequence[Result], scale: Scale, command: str) -> str:
-    """Return the benchmark results page, in Markdown."""
-    lines = [f"# {TITLE}", ""]
-    for paragraph in _intro(scale, command):
-        lines += [_md(paragraph), ""]
-    lines += ["## Run", ""]
-    lines += [f"- **{key}**: {value}" for key, value in environment()]
-    lines += ["", "## Results", ""]
-    lines += _pipe_table([HEADERS, *_rows(results)])
-    lines += ["", f"![group_send latency by size]({PLOT_NAME})", ""]
-    lead, items = _workloads(scale)
-    lines += ["## Workloads", "", _md(lead), ""]
-    lines += [f"- {_md(item)}" for item in items]
     return "\n".join([*lines, ""])

@@ -13,6 +13,12 @@
     ``ASGI_APPLICATION`` is not set. Only a warning: a project that only sends
     through channel layers (from WSGI views, say) needs no ASGI application
     and can silence it.
+``channels_lite.W003``
+    ``ALLOWED_HOSTS`` is empty (or holds only the test runner's
+    ``"testserver"``) while an ``AllowedHostsOriginValidator`` guards
+    ``ASGI_APPLICATION``. With ``DEBUG`` on it allows localhost, but Django's
+    test runner and pytest-django set ``DEBUG = False``, and then it refuses
+    every handshake: tests fail with ``connected`` false.
 ``channels_lite.E003``
     ``CHANNEL_LAYERS`` is malformed: not a dict, an alias that is not a dict,
     has a Channels 1 ``ROUTING`` key or lacks ``BACKEND``, a ``BACKEND`` that
@@ -27,22 +33,36 @@ The checks run with every management command once ``"channels_lite"`` is in
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import URLPattern
 from django.utils.module_loading import import_string
 
-from channels_lite.routing import get_default_application
+from channels_lite.layers.manager import _replacement_hint
+from channels_lite.routing import URLRouter, get_default_application
+from channels_lite.security.websocket import _AllowedHostsOriginValidator
 
-__all__ = ["check_app_order", "check_asgi_application", "check_channel_layers"]
+__all__ = [
+    "check_allowed_hosts",
+    "check_app_order",
+    "check_asgi_application",
+    "check_channel_layers",
+]
 
 _APP = "channels_lite"
 _STATICFILES = "django.contrib.staticfiles"
 _DAPHNE = "daphne"
+# Attributes through which wrappers and routers hold the applications they
+# call; the walk of the ASGI stack follows these and routers' routes.
+_INNER_ATTRIBUTES = ("inner", "application", "app")
+# Stops the walk in a pathological (or cyclic) stack; real ones are far smaller.
+_MAX_STACK_NODES = 1000
 _KEYWORD_KINDS = (
     inspect.Parameter.POSITIONAL_OR_KEYWORD,
     inspect.Parameter.KEYWORD_ONLY,
@@ -116,6 +136,57 @@ def check_asgi_application(
 
 
 @checks.register()
+def check_allowed_hosts(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Warn when ALLOWED_HOSTS cannot let tests through the origin check."""
+    if any(host != "testserver" for host in settings.ALLOWED_HOSTS):
+        return []
+    if getattr(settings, "ASGI_APPLICATION", None) is None:
+        return []
+    try:
+        application = get_default_application()
+    except Exception:  # channels_lite.E002 reports it
+        return []
+    if not any(
+        isinstance(node, _AllowedHostsOriginValidator)
+        for node in _asgi_stack(application)
+    ):
+        return []
+    return [
+        checks.Warning(
+            "ALLOWED_HOSTS is empty, so AllowedHostsOriginValidator refuses every "
+            "WebSocket when DEBUG is False, as it is in tests run by Django's test "
+            "runner or pytest-django.",
+            hint="List the hosts your pages are served from, such as "
+            "ALLOWED_HOSTS = ['localhost', '127.0.0.1'] for development and tests.",
+            id="channels_lite.W003",
+        )
+    ]
+
+
+def _asgi_stack(application: object) -> Iterator[object]:
+    """Yield ``application`` and every application it routes to or wraps."""
+    seen: set[int] = set()
+    queue: deque[object] = deque([application])
+    while queue and len(seen) < _MAX_STACK_NODES:
+        node = queue.popleft()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        mapping = getattr(node, "application_mapping", None)
+        if isinstance(mapping, Mapping):
+            queue.extend(mapping.values())
+        if isinstance(node, URLRouter):
+            queue.extend(r.callback for r in node.routes if isinstance(r, URLPattern))
+        for name in _INNER_ATTRIBUTES:
+            inner = getattr(node, name, None)
+            if callable(inner):
+                queue.append(inner)
+
+
+@checks.register()
 def check_channel_layers(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
@@ -150,7 +221,9 @@ def _layer_problem(alias: object, config: object) -> str | None:
     try:
         backend = import_string(backend_path)
     except ImportError as exc:
-        return f"cannot import BACKEND {backend_path!r}: {exc}"
+        return f"cannot import BACKEND {backend_path!r}: {exc}" + _replacement_hint(
+            backend_path
+        )
     if not callable(backend):
         return f"BACKEND {backend_path!r} is not callable."
     for key in ("CONFIG", "TEST_CONFIG"):

@@ -75,7 +75,13 @@ _DISCONNECT_HANDLERS = frozenset(
 
 
 class ConsumerApp(Protocol):
-    """The ASGI application returned by :meth:`AsyncConsumer.as_asgi`."""
+    """The ASGI application returned by :meth:`AsyncConsumer.as_asgi`.
+
+    Its call returns ``None`` like every ASGI application, but is typed as
+    returning ``Any``: django-stubs type ``path()`` and ``re_path()`` views as
+    callables returning a response or a coroutine of one, and ``Any`` is
+    what lets ``path("ws/", MyConsumer.as_asgi())`` type-check without a cast.
+    """
 
     consumer_class: type[AsyncConsumer]
     consumer_initkwargs: dict[str, Any]
@@ -115,7 +121,15 @@ class AsyncConsumer:
     _disconnect_handled = False
 
     scope: Scope
-    channel_layer: BaseChannelLayer | None
+    channel_layer: BaseChannelLayer
+    """The layer ``channel_layer_alias`` names, set when the consumer starts.
+
+    ``None`` when that alias names no layer in ``CHANNEL_LAYERS``, as in
+    Channels, where ``if self.channel_layer is None`` keeps working. It is
+    typed without ``None`` (as the types-channels stubs type it) so that a
+    consumer written for a configured layer type-checks without a guard on
+    each use.
+    """
     channel_name: str
     channel_receive: Callable[[], Awaitable[dict[str, Any]]]
     base_send: Callable[[Message], Any]
@@ -142,13 +156,13 @@ class AsyncConsumer:
             await self._dispatch_all(receive)
 
     async def _dispatch_all(self, receive: Receive) -> None:
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        layer = get_channel_layer(self.channel_layer_alias)
+        # None stays None at run time; see the attribute's docstring.
+        self.channel_layer = cast(BaseChannelLayer, layer)
         sources: list[Callable[[], Awaitable[Any]]] = [receive]
-        if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(
-                self.channel_layer.receive, self.channel_name
-            )
+        if layer is not None:
+            self.channel_name = await layer.new_channel()
+            self.channel_receive = functools.partial(layer.receive, self.channel_name)
             sources.append(self.channel_receive)
         with contextlib.suppress(StopConsumer):
             try:

@@ -31,6 +31,8 @@ Names that Django Channels raises as builtins keep those builtins as bases, so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.sessions.exceptions import (
     SessionInterrupted as DjangoSessionInterrupted,
 )
@@ -119,11 +121,20 @@ class NoHandlerError(ValueError):
 
 
 class NoRouteFound(ValueError):
-    """The outermost URLRouter has no route for the connection's ``path``."""
+    """The outermost URLRouter has no route for the connection's ``path``.
 
-    def __init__(self, path: str) -> None:
+    ``tried`` holds the router's patterns, in order; a nested router's
+    patterns follow its prefix, separated by a space as on Django's 404 page.
+    The message starts as Channels' does and goes on to list them.
+    """
+
+    def __init__(self, path: str, tried: Sequence[str] = ()) -> None:
         self.path = path
-        super().__init__(f"No route found for path {path!r}.")
+        self.tried = list(tried)
+        message = f"No route found for path {path!r}."
+        if self.tried:
+            message += f" Tried: {', '.join(map(repr, self.tried))}."
+        super().__init__(message)
 
 
 class ChannelLayerError(Exception):

@@ -66,6 +66,22 @@ def get_default_application() -> ASGIApp:
     return application
 
 
+def _require_application(application: object, where: str) -> None:
+    """Refuse a consumer class given where its ``as_asgi()`` application belongs.
+
+    Called with the class, an ASGI server would fail at the first connection
+    with a bare ``TypeError``; the router says so when it is built instead.
+    """
+    if isinstance(application, type) and callable(
+        getattr(application, "as_asgi", None)
+    ):
+        name = application.__qualname__
+        raise ImproperlyConfigured(
+            f"{where}: {name} is a consumer class, not an ASGI application; "
+            f"route {name}.as_asgi() instead."
+        )
+
+
 def _pick(mapping: Mapping[str, ASGIApp], key: str, what: str) -> ASGIApp:
     """Return ``mapping[key]`` or raise a ValueError that lists the known keys."""
     try:
@@ -82,10 +98,13 @@ class ProtocolTypeRouter:
 
     ``application_mapping`` maps scope types to ASGI applications. A scope
     type with no entry raises :class:`ValueError` naming the type and the
-    configured ones.
+    configured ones. A consumer class given instead of its ``as_asgi()``
+    application raises ``ImproperlyConfigured`` here, at construction.
     """
 
     def __init__(self, application_mapping: Mapping[str, ASGIApp]) -> None:
+        for key, application in application_mapping.items():
+            _require_application(application, f"ProtocolTypeRouter[{key!r}]")
         self.application_mapping = application_mapping
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
@@ -99,10 +118,13 @@ class ChannelNameRouter:
 
     ``application_mapping`` maps channel names to ASGI applications. A scope
     without a ``"channel"`` key, or a channel with no entry, raises
-    :class:`ValueError`.
+    :class:`ValueError`. A consumer class given instead of its ``as_asgi()``
+    application raises ``ImproperlyConfigured`` at construction.
     """
 
     def __init__(self, application_mapping: Mapping[str, ASGIApp]) -> None:
+        for key, application in application_mapping.items():
+            _require_application(application, f"ChannelNameRouter[{key!r}]")
         self.application_mapping = application_mapping
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
@@ -151,7 +173,8 @@ class URLRouter:
     When nothing matches it raises :class:`~channels_lite.exceptions.NoRouteFound`
     (a :class:`ValueError`); a nested router raises Django's ``Resolver404``.
     ``include()`` entries are refused with ``ImproperlyConfigured``: nest
-    routers instead.
+    routers instead. So is a route to a consumer class rather than to its
+    ``as_asgi()`` application.
     """
 
     #: Marks an application that routes on ``scope["path_remaining"]``; wrappers
@@ -174,6 +197,7 @@ class URLRouter:
                 f"URLRouter routes must be path() or re_path() entries, not {route!r}."
             )
         application: ASGIApp = route.callback
+        _require_application(application, f"URLRouter route {str(route.pattern)!r}")
         router = _find_router(application)
         nested = router is not None or getattr(application, "_path_routing", False)
         pattern = _prefix_pattern(route.pattern) if nested else route.pattern
@@ -201,7 +225,7 @@ class URLRouter:
                 raise Resolver404(
                     f"No route found for path {scope['path_remaining']!r}."
                 )
-            raise NoRouteFound(scope["path"])
+            raise NoRouteFound(scope["path"], self._patterns())
         # Run outside the loop: the suspended match generator is dropped
         # rather than kept for the whole connection.
         return await match.route.application(inner_scope, receive, send)
@@ -233,6 +257,18 @@ class URLRouter:
             if route.router is not None and not route.router._can_route(remaining):
                 continue
             yield _Match(route, remaining, tuple(args), dict(kwargs))
+
+    def _patterns(self, depth: int = 0) -> list[str]:
+        """Return this router's patterns, nested routers' ones after their prefix."""
+        patterns: list[str] = []
+        for route in self._routes:
+            prefix = str(route.pattern)
+            nested = route.router
+            if nested is None or depth >= _MAX_MIDDLEWARE_DEPTH:
+                patterns.append(prefix)
+                continue
+            patterns.extend(f"{prefix} {p}" for p in nested._patterns(depth + 1))
+        return patterns
 
     def _can_route(self, path_remaining: str) -> bool:
         """Return whether some route of this router takes ``path_remaining``."""

@@ -1,20 +1,30 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.apps import AppConfig
 from django.core.checks import run_checks
 from django.test import override_settings
+from django.urls import path
 
+from channels_lite.auth import AuthMiddlewareStack
 from channels_lite.checks import (
+    check_allowed_hosts,
     check_app_order,
     check_asgi_application,
     check_channel_layers,
 )
 from channels_lite.exceptions import InvalidChannelLayerError
 from channels_lite.layers import channel_layers
+from channels_lite.routing import ProtocolTypeRouter, URLRouter
+from channels_lite.security.websocket import (
+    AllowedHostsOriginValidator,
+    OriginValidator,
+    WebsocketDenier,
+)
 
 BASE_LAYER = "channels_lite.layers.base.BaseChannelLayer"
 IN_MEMORY = "channels_lite.layers.InMemoryChannelLayer"
@@ -32,6 +42,19 @@ class DaphneStandIn(AppConfig):
 
 
 DAPHNE = "tests.test_checks.DaphneStandIn"
+
+# ASGI applications for ASGI_APPLICATION to name in the ALLOWED_HOSTS check.
+GUARDED = ProtocolTypeRouter(
+    {"websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(WebsocketDenier()))}
+)
+GUARDED_ROUTE = ProtocolTypeRouter(
+    {
+        "websocket": URLRouter(
+            [path("ws/", cast(Any, AllowedHostsOriginValidator(WebsocketDenier())))]
+        )
+    }
+)
+EXPLICIT_ORIGINS = OriginValidator(WebsocketDenier(), ["localhost"])
 STATICFILES = "django.contrib.staticfiles"
 
 
@@ -120,6 +143,42 @@ def test_check_asgi_application_failing_module_is_e002(
         [error] = check_asgi_application()
     assert error.id == "channels_lite.E002"
     assert "raised ZeroDivisionError" in str(error.msg)
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "application", "expected"),
+    [
+        pytest.param([], "GUARDED", ["channels_lite.W003"], id="empty"),
+        pytest.param(
+            ["testserver"], "GUARDED", ["channels_lite.W003"], id="test-runner"
+        ),
+        pytest.param([], "GUARDED_ROUTE", ["channels_lite.W003"], id="in-a-route"),
+        pytest.param(["localhost"], "GUARDED", [], id="hosts-listed"),
+        pytest.param([], "EXPLICIT_ORIGINS", [], id="own-origin-list"),
+    ],
+)
+def test_check_allowed_hosts_warns_when_validator_refuses_tests(
+    allowed_hosts: list[str], application: str, expected: list[str]
+) -> None:
+    with override_settings(
+        ALLOWED_HOSTS=allowed_hosts,
+        ASGI_APPLICATION=f"tests.test_checks.{application}",
+    ):
+        assert ids(check_allowed_hosts()) == expected
+
+
+def test_check_allowed_hosts_leaves_a_broken_application_to_e002() -> None:
+    with override_settings(ALLOWED_HOSTS=[], ASGI_APPLICATION="tests.nonexistent.a"):
+        assert check_allowed_hosts() == []
+
+
+def test_check_allowed_hosts_message_names_the_setting() -> None:
+    with override_settings(
+        ALLOWED_HOSTS=[], ASGI_APPLICATION="tests.test_checks.GUARDED"
+    ):
+        [warning] = check_allowed_hosts()
+    assert "ALLOWED_HOSTS is empty" in str(warning.msg)
+    assert "ALLOWED_HOSTS = ['localhost', '127.0.0.1']" in str(warning.hint)
 
 
 def test_check_channel_layers_accepts_a_valid_setting() -> None:
@@ -226,6 +285,19 @@ def test_check_channel_layers_malformed_setting_is_e003(
     assert message in str(error.msg)
 
 
+def test_check_channel_layers_names_channels_lite_layer_for_channels_redis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not installed, as after a migration, even where it is.
+    for name in ("channels_redis", "channels_redis.core"):
+        monkeypatch.setitem(sys.modules, name, None)
+    backend = "channels_redis.core.RedisChannelLayer"
+    with override_settings(CHANNEL_LAYERS={"default": {"BACKEND": backend}}):
+        [error] = check_channel_layers()
+    assert error.id == "channels_lite.E003"
+    assert str(error.msg).endswith("use 'channels_lite.layers.redis.RedisChannelLayer'")
+
+
 def test_check_channel_layers_reports_each_bad_alias() -> None:
     layers = {
         "default": {"BACKEND": BASE_LAYER},
@@ -287,3 +359,10 @@ def test_checks_are_registered_with_django() -> None:
         found = ids(run_checks())
     assert "channels_lite.E003" in found
     assert "channels_lite.W002" in found
+
+
+def test_allowed_hosts_check_is_registered_with_django() -> None:
+    with override_settings(
+        ALLOWED_HOSTS=[], ASGI_APPLICATION="tests.test_checks.GUARDED"
+    ):
+        assert "channels_lite.W003" in ids(run_checks())

@@ -6,9 +6,10 @@ import asyncio
 import inspect
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
+from django.urls import path
 from pytest_django import Settings
 
 from channels_lite import _utils
@@ -16,7 +17,11 @@ from channels_lite import consumer as consumer_module
 from channels_lite._utils import ConnectionChecks
 from channels_lite.consumer import AsyncConsumer, SyncConsumer, get_handler_name
 from channels_lite.exceptions import NoHandlerError, StopConsumer
-from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
+from channels_lite.layers import (
+    BaseChannelLayer,
+    InMemoryChannelLayer,
+    get_channel_layer,
+)
 from channels_lite.testing import ApplicationCommunicator
 from channels_lite.types import Message
 
@@ -462,3 +467,44 @@ async def test_cancelled_consumer_without_disconnect_handler_just_stops(
 ) -> None:
     await _cancel_after(NoDisconnectHandler.as_asgi(), [{"type": "websocket.connect"}])
     assert caplog.records == []
+
+
+class LayerProbe(AsyncConsumer):
+    """Report whether it has a channel layer, as Channels code checks it."""
+
+    async def probe(self, message: Message) -> None:
+        await self.send({"type": "probe", "none": self.channel_layer is None})
+
+
+class NoLayerProbe(LayerProbe):
+    channel_layer_alias = "nowhere"
+
+
+@pytest.mark.parametrize(
+    ("probe", "has_none"),
+    [
+        pytest.param(LayerProbe, False, id="configured"),
+        pytest.param(NoLayerProbe, True, id="unconfigured"),
+    ],
+)
+async def test_channel_layer_is_none_without_a_layer_as_in_channels(
+    probe: type[LayerProbe], has_none: bool
+) -> None:
+    communicator = ApplicationCommunicator(probe.as_asgi(), SCOPE)
+    await communicator.send_input({"type": "probe"})
+    assert await communicator.receive_output(TIMEOUT) == {
+        "type": "probe",
+        "none": has_none,
+    }
+    communicator.stop()
+
+
+def test_channel_layer_is_typed_without_none() -> None:
+    # Consumers then call group_add and friends without a None check.
+    assert get_type_hints(AsyncConsumer)["channel_layer"] is BaseChannelLayer
+
+
+def test_as_asgi_fits_django_stubs_path() -> None:
+    # Checked by mypy --strict over the tests: no cast in path().
+    pattern = path("ws/", AsyncRecorder.as_asgi())
+    assert pattern.callback.consumer_class is AsyncRecorder  # type: ignore[attr-defined]

@@ -94,6 +94,7 @@ EXTENSIONS: dict[str, set[str]] = {
     "channels_lite.apps": {"ChannelsLiteConfig"},
     "channels_lite.auth": {"UserLazyObject"},
     "channels_lite.checks": {
+        "check_allowed_hosts",
         "check_app_order",
         "check_asgi_application",
         "check_channel_layers",

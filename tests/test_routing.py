@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import gc
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import pytest
@@ -15,6 +15,7 @@ from django.urls.resolvers import LocalePrefixPattern
 
 from channels_lite.auth import AuthMiddlewareStack
 from channels_lite.exceptions import NoRouteFound
+from channels_lite.generic.websocket import AsyncWebsocketConsumer
 from channels_lite.middleware import BaseMiddleware
 from channels_lite.routing import (
     ChannelNameRouter,
@@ -22,7 +23,10 @@ from channels_lite.routing import (
     URLRouter,
     get_default_application,
 )
-from channels_lite.security.websocket import AllowedHostsOriginValidator
+from channels_lite.security.websocket import (
+    AllowedHostsOriginValidator,
+    WebsocketDenier,
+)
 from channels_lite.types import ASGIApp, Message, Receive, Scope, Send
 from tests import asgi as tests_asgi
 
@@ -198,6 +202,27 @@ async def test_url_router_no_match_raises_no_route_found() -> None:
         await route(router, path="/nope/")
     assert isinstance(e.value, ValueError)
     assert e.value.path == "/nope/"
+
+
+async def test_url_router_no_match_lists_the_patterns_tried() -> None:
+    router = URLRouter(
+        [path("ws/chat/<slug:room>/", Recorder()), re_path(r"^ws/echo/$", Recorder())]
+    )
+    with pytest.raises(NoRouteFound) as e:
+        await route(router, path="/ws/chat/my room/")
+    assert e.value.tried == ["ws/chat/<slug:room>/", "^ws/echo/$"]
+    assert str(e.value) == (
+        "No route found for path '/ws/chat/my room/'. "
+        "Tried: 'ws/chat/<slug:room>/', '^ws/echo/$'."
+    )
+
+
+async def test_url_router_no_match_lists_nested_patterns_after_prefix() -> None:
+    inner = URLRouter([path("chat/", Recorder()), path("echo/", Recorder())])
+    router = URLRouter([path("ws/", AuthMiddlewareStack(inner)), path("", Recorder())])
+    with pytest.raises(NoRouteFound) as e:
+        await route(router, path="/ws/nope/")
+    assert e.value.tried == ["ws/ chat/", "ws/ echo/", ""]
 
 
 async def test_url_router_scope_without_path_raises() -> None:
@@ -444,3 +469,43 @@ async def test_url_router_stops_following_cyclic_middleware() -> None:
     router = URLRouter([path("a/", looped), path("a/b/", app)])
     await route(router, path="/a/b/")
     assert len(app.scopes) == 1
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """A consumer class, to be routed by mistake without ``as_asgi()``."""
+
+
+@pytest.mark.parametrize(
+    ("build", "where"),
+    [
+        pytest.param(
+            lambda: URLRouter([path("ws/chat/", cast(Any, ChatConsumer))]),
+            "URLRouter route 'ws/chat/'",
+            id="url-router",
+        ),
+        pytest.param(
+            lambda: ProtocolTypeRouter({"websocket": cast(Any, ChatConsumer)}),
+            "ProtocolTypeRouter['websocket']",
+            id="protocol-type-router",
+        ),
+        pytest.param(
+            lambda: ChannelNameRouter({"chat": cast(Any, ChatConsumer)}),
+            "ChannelNameRouter['chat']",
+            id="channel-name-router",
+        ),
+    ],
+)
+def test_routers_refuse_a_consumer_class_without_as_asgi(
+    build: Callable[[], object], where: str
+) -> None:
+    with pytest.raises(ImproperlyConfigured) as e:
+        build()
+    assert str(e.value) == (
+        f"{where}: ChatConsumer is a consumer class, not an ASGI application; "
+        "route ChatConsumer.as_asgi() instead."
+    )
+
+
+def test_routers_accept_as_asgi_applications_and_instances() -> None:
+    URLRouter([path("ws/chat/", ChatConsumer.as_asgi())])
+    ProtocolTypeRouter({"websocket": WebsocketDenier(), "http": Recorder()})

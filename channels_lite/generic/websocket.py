@@ -23,6 +23,7 @@ from channels_lite._utils import (
 from channels_lite.consumer import AsyncConsumer, SyncConsumer
 from channels_lite.exceptions import (
     AcceptConnection,
+    ChannelLayerUnavailable,
     DenyConnection,
     InvalidChannelLayerError,
     StopConsumer,
@@ -41,9 +42,11 @@ logger = logging.getLogger(__name__)
 
 CLOSE_INVALID_PAYLOAD = 1007
 CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
 # Daphne (through Autobahn) refuses every close code an application sends
-# except 1000 and 3000-4999; 4007 stands in for 1007 there.
+# except 1000 and 3000-4999; 4007 and 4013 stand in for 1007 and 1013 there.
 CLOSE_INVALID_PAYLOAD_PRIVATE = 4007
+CLOSE_TRY_AGAIN_LATER_PRIVATE = 4013
 
 Headers = Iterable[tuple[bytes, bytes]]
 
@@ -104,6 +107,8 @@ class _WebsocketMixin(AsyncConsumer):
 
     _closed_by_error = False
     _groups_left = False
+    _accepted = False
+    _layer_failed = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Accept and ignore constructor arguments, as Channels' consumers do.
@@ -129,6 +134,12 @@ class _WebsocketMixin(AsyncConsumer):
         Under the test communicators (:mod:`channels_lite.testing`) the
         exception instead ends the application at once, with no close, no
         log and no clean-up, as in Channels: the test sees it raised.
+
+        A :exc:`~channels_lite.exceptions.ChannelLayerUnavailable` (Redis is
+        down, say) is an outage, not a bug: it is logged once per connection,
+        in one line, and the websocket is closed with 1013, "try again later"
+        (4013 under daphne), accepted first if need be so that the client
+        sees the code rather than an HTTP 403.
         """
         try:
             await super().dispatch(message)
@@ -141,6 +152,9 @@ class _WebsocketMixin(AsyncConsumer):
 
     async def _handler_failed(self, message: Message, error: Exception) -> None:
         message_type = message.get("type")
+        if isinstance(error, ChannelLayerUnavailable):
+            await self._layer_unavailable(message_type, error)
+            return
         logger.exception(
             "Handler for %r failed on websocket %s",
             message_type,
@@ -157,6 +171,45 @@ class _WebsocketMixin(AsyncConsumer):
                 # application that fails: clean up now, then fail.
                 await self._disconnect_now(CLOSE_INTERNAL_ERROR)
                 raise error from None
+
+    async def _layer_unavailable(
+        self, message_type: object, error: ChannelLayerUnavailable
+    ) -> None:
+        """Close with "try again later" and log the outage, once."""
+        code: int | None = None
+        if message_type != "websocket.disconnect" and not self._closed_by_error:
+            self._closed_by_error = True
+            code = await self._close_try_again_later(error)
+        if not self._layer_failed:
+            self._layer_failed = True
+            logger.warning(
+                "Channel layer unavailable on websocket %s (handling %r), %s: %s",
+                self.scope.get("path", "?"),
+                message_type,
+                f"closed it with {code} (try again later)" if code else "as it closed",
+                error,
+            )
+        if message_type == "websocket.disconnect":
+            raise StopConsumer
+
+    async def _close_try_again_later(self, error: ChannelLayerUnavailable) -> int:
+        """Close with 1013, or 4013 where the server refuses it; return the code."""
+        try:
+            if not self._accepted:
+                # A close before the handshake is an HTTP 403, which reads as
+                # "forbidden"; accepting first lets the client see the code.
+                await self._flush()
+                await self._server_send(_accept_message(None, None))
+                self._accepted = True
+            try:
+                await self._close_now(CLOSE_TRY_AGAIN_LATER)
+            except Exception:
+                await self._close_now(CLOSE_TRY_AGAIN_LATER_PRIVATE)
+                return CLOSE_TRY_AGAIN_LATER_PRIVATE
+        except Exception:
+            await self._disconnect_now(CLOSE_INTERNAL_ERROR)
+            raise error from None
+        return CLOSE_TRY_AGAIN_LATER
 
     async def _handle_cancelled_disconnect(self, message: Message) -> None:
         """Leave the groups on the event loop, then handle the disconnect.
@@ -262,6 +315,7 @@ class WebsocketConsumer(_WebsocketMixin, SyncConsumer):
         self, subprotocol: str | None = None, headers: Headers | None = None
     ) -> None:
         """Accept the connection, with an optional subprotocol and headers."""
+        self._accepted = True
         self.base_send(_accept_message(subprotocol, headers))
 
     def websocket_receive(self, message: Message) -> None:
@@ -327,6 +381,7 @@ class AsyncWebsocketConsumer(_WebsocketMixin):
         self, subprotocol: str | None = None, headers: Headers | None = None
     ) -> None:
         """Accept the connection, with an optional subprotocol and headers."""
+        self._accepted = True
         await self.base_send(_accept_message(subprotocol, headers))
 
     async def websocket_receive(self, message: Message) -> None:

@@ -73,7 +73,8 @@ class ChannelLayerManager:
             backend_class = import_string(backend)
         except ImportError as exc:
             raise InvalidChannelLayerError(
-                f"Cannot import BACKEND {backend!r} of channel layer {name!r}: {exc}"
+                f"Cannot import BACKEND {backend!r} of channel layer {name!r}: "
+                f"{exc}{_replacement_hint(backend)}"
             ) from exc
         try:
             layer: BaseChannelLayer = backend_class(**config)
@@ -114,6 +115,30 @@ class ChannelLayerManager:
         old = self.backends.get(key)
         self.backends[key] = layer
         return old
+
+
+# Django Channels' layers, left in a migrated project's settings, and the
+# channels_lite layer that takes the same CONFIG.
+_CHANNELS_BACKENDS = {
+    "channels.layers.InMemoryChannelLayer": "channels_lite.layers.InMemoryChannelLayer",
+    "channels_redis.core.RedisChannelLayer": (
+        "channels_lite.layers.redis.RedisChannelLayer"
+    ),
+    "channels_redis.pubsub.RedisPubSubChannelLayer": (
+        "channels_lite.layers.redis.RedisChannelLayer"
+    ),
+}
+
+
+def _replacement_hint(backend: object) -> str:
+    """Return a hint naming channels_lite's layer for a Channels BACKEND, or ``""``."""
+    replacement = _CHANNELS_BACKENDS.get(str(backend))
+    if replacement is None:
+        return ""
+    return (
+        f"; {backend!r} is Django Channels' layer: with channels_lite, "
+        f"use {replacement!r}"
+    )
 
 
 def get_channel_layer(alias: str = DEFAULT_CHANNEL_LAYER) -> BaseChannelLayer | None:

@@ -32,6 +32,7 @@ and is safe as long as those clients authenticate some other way.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -106,12 +107,39 @@ class OriginValidator(BaseMiddleware):
         parsed = _parse_origin(origins)
         if self.valid_origin(parsed):
             return await self.inner(dict(scope), receive, send)
-        logger.info(
-            "Refused WebSocket %s from origin %r",
+        self._log_refusal(scope, origins, parsed)
+        return await WebsocketDenier()(scope, receive, send)
+
+    def _log_refusal(
+        self, scope: Scope, origins: list[bytes], parsed: ParseResult | None
+    ) -> None:
+        """Log a refused handshake with the reason and the setting to change.
+
+        Refusing a page of this very machine (``localhost``, a loopback
+        address) is a development or test setup missing a setting, not an
+        attack, so it is a WARNING, as is any refusal under ``DEBUG``; other
+        refusals are routine for a public site and stay at INFO.
+        """
+        local = parsed is not None and _is_loopback(parsed.hostname or "")
+        logger.log(
+            logging.WARNING if settings.DEBUG or local else logging.INFO,
+            "Refused WebSocket %s from origin %r: %s",
             scope.get("path", ""),
             [o.decode("latin-1") for o in origins],
+            self._refusal_hint(parsed),
         )
-        return await WebsocketDenier()(scope, receive, send)
+
+    def _refusal_hint(self, parsed_origin: ParseResult | None) -> str:
+        """Say why ``parsed_origin`` was refused and what would allow it."""
+        if parsed_origin is None:
+            return (
+                "the handshake has no Origin header; pass allow_missing_origin=True "
+                "to accept clients that send none"
+            )
+        return (
+            f"it matches none of allowed_origins {self.patterns()!r}; add it to "
+            f"{type(self).__name__}'s allowed_origins to allow it"
+        )
 
     def valid_origin(self, parsed_origin: ParseResult | None) -> bool:
         """Return whether a handshake with this (parsed) origin may connect.
@@ -192,6 +220,34 @@ class _AllowedHostsOriginValidator(OriginValidator):
         if settings.DEBUG and not hosts:
             hosts = [".localhost", "127.0.0.1", "[::1]"]
         return hosts
+
+    def _refusal_hint(self, parsed_origin: ParseResult | None) -> str:
+        if parsed_origin is None:
+            return super()._refusal_hint(parsed_origin)
+        hosts = list(settings.ALLOWED_HOSTS)
+        hint = (
+            f"its host {parsed_origin.hostname!r} is not in "
+            f"settings.ALLOWED_HOSTS {hosts!r}; add it there to allow it"
+        )
+        if not settings.DEBUG and not any(h != "testserver" for h in hosts):
+            # Django's test runner and pytest-django set DEBUG = False and add
+            # "testserver", so the DEBUG-only localhost default is gone.
+            hint += (
+                " (with DEBUG = False, as under the test runner, an empty "
+                "ALLOWED_HOSTS no longer allows localhost)"
+            )
+        return hint
+
+
+def _is_loopback(host: str) -> bool:
+    """Return whether ``host`` names this machine: localhost or a loopback IP."""
+    host = host.removesuffix(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _parse_origin(origins: list[bytes]) -> ParseResult | None:

@@ -34,7 +34,9 @@ def project_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_in(
+    project: Path, *args: str, timeout: float = START_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     """Run ``python *args`` in ``project`` and return the finished process."""
     return subprocess.run(
         [sys.executable, *args],
@@ -42,7 +44,7 @@ def run_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=project_env(),
         capture_output=True,
         text=True,
-        timeout=START_TIMEOUT,
+        timeout=timeout,
         check=False,
     )
 

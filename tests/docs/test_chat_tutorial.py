@@ -7,19 +7,21 @@ import json
 import re
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
 
 import pytest
 from django.urls import path
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from channels_lite.routing import URLRouter
 from channels_lite.testing import WebsocketCommunicator
 from tests._net import HOST, free_port
 from tests.docs._examples import example, load_example
 from tests.docs._server import run_in, serving
+from tests.docs._tutorial import TUTORIAL, follow_the_tutorial
 
 # Seconds; generous for a loaded machine, reached only when something hangs.
 TIMEOUT = 30
@@ -77,6 +79,34 @@ def test_project_tests_pass_as_the_page_says() -> None:
     assert re.search(r"\b3 passed\b", result.stdout)
 
 
+@pytest.mark.slow
+def test_following_the_page_from_startproject_gives_passing_typed_tests(
+    tmp_path: Path,
+) -> None:
+    project = follow_the_tutorial(tmp_path)
+    checked = run_in(project, "manage.py", "check", "--fail-level", "WARNING")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # startproject's admin/ route survives the page's mysite/urls.py.
+    admin = run_in(
+        project,
+        "manage.py",
+        "shell",
+        "-c",
+        "from django.urls import reverse; print(reverse('admin:index'))",
+    )
+    assert admin.stdout.split()[-1:] == ["/admin/"], admin.stdout + admin.stderr
+    tested = run_in(project, "-m", "pytest", "-p", "no:cacheprovider", "chat/tests.py")
+    assert re.search(r"\b3 passed\b", tested.stdout), tested.stdout + tested.stderr
+    # A cold mypy run with django-stubs takes a while on a loaded machine.
+    cache = str(tmp_path / "mypy")
+    typed = run_in(
+        project, "-m", "mypy", "--cache-dir", cache, "chat", "mysite", timeout=300
+    )
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    # The page shows mypy's own words.
+    assert f"   {typed.stdout.strip()}\n" in TUTORIAL.read_text()
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """Serve the finished project with ``manage.py runserver``, as the page says."""
@@ -119,3 +149,34 @@ async def test_served_room_refuses_other_sites(site: int) -> None:
         async with asyncio.timeout(TIMEOUT), connect(url, origin=evil):
             pass
     assert refused.value.response.status_code == 403
+
+
+@pytest.mark.e2e
+async def test_served_room_with_redis_down_says_try_again_later(
+    tmp_path: Path,
+) -> None:
+    """Redis is named but not running: one log line and code 4013, not a 403."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    # A free port: nothing listens there.
+    env = {"REDIS_URL": f"redis://{HOST}:{free_port()}/0"}
+    args = ("-m", "channels_lite.serve", "-b", HOST, "-p", str(port))
+    with serving(
+        example("chatsite/"),
+        *args,
+        "mysite.asgi:application",
+        port=port,
+        log=log,
+        env=env,
+    ):
+        url = f"ws://{HOST}:{port}/ws/chat/lobby/"
+        origin = cast(Any, f"http://{HOST}:{port}")
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(TIMEOUT), connect(url, origin=origin) as ws:
+                await ws.recv()
+    # Daphne sends no 1013 on request; 4013 stands in for it.
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4013
+    output = log.read_text()
+    assert "Traceback" not in output
+    assert output.count("Channel layer unavailable on websocket /ws/chat/lobby/") == 1

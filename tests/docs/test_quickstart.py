@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
@@ -11,7 +13,7 @@ from websockets.asyncio.client import connect
 from channels_lite.routing import URLRouter
 from channels_lite.testing import WebsocketCommunicator
 from tests._net import HOST, free_port
-from tests.docs._examples import example, load_example
+from tests.docs._examples import DOCS, ROOT, example, load_example
 from tests.docs._server import run_in, serving
 
 # Seconds; generous for a loaded machine, reached only when something hangs.
@@ -49,37 +51,96 @@ def test_project_passes_system_checks() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param("getting-started.rst", id="getting-started"),
+        pytest.param("tutorial/index.rst", id="tutorial"),
+    ],
+)
+def test_pages_that_run_tests_say_how_to_install_them(page: str) -> None:
+    install = "   $ python -m pip install pytest pytest-django pytest-asyncio\n"
+    assert install in (DOCS / page).read_text()
+
+
+def test_every_page_serves_production_with_channels_lite_serve() -> None:
+    """One production command everywhere: no page says to run plain daphne."""
+    pages = [ROOT / "README.md", *DOCS.rglob("*.rst"), *DOCS.rglob("*.md")]
+    plain_daphne = re.compile(r"^\s*\$ daphne\b|`daphne [\w.]+:\w+", re.MULTILINE)
+    found = [
+        f"{page.relative_to(ROOT)}: {hit.group().strip()}"
+        for page in pages
+        for hit in plain_daphne.finditer(page.read_text())
+    ]
+    assert found == []
+    assert "$ python -m channels_lite.serve mysite.asgi:application" in (
+        (DOCS / "getting-started.rst").read_text()
+    )
+
+
 @pytest.fixture(scope="module")
-def daphne_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """Serve the project with ``daphne mysite.asgi:application``, as the page says."""
+def serve_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Serve the project with ``python -m channels_lite.serve``, as the page says."""
     port = free_port()
-    log = tmp_path_factory.mktemp("quickstart") / "daphne.log"
-    args = ("-m", "daphne", "-b", HOST, "-p", str(port), "mysite.asgi:application")
+    log = tmp_path_factory.mktemp("quickstart") / "serve.log"
+    args = (
+        "-m",
+        "channels_lite.serve",
+        "-b",
+        HOST,
+        "-p",
+        str(port),
+        "mysite.asgi:application",
+    )
     with serving(example("quickstart/"), *args, port=port, log=log):
         yield port
 
 
 @pytest.fixture(scope="module")
-def runserver_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """Serve the project with ``manage.py runserver``, as the page says."""
+def runserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """Serve the project with ``manage.py runserver``, as the page says.
+
+    Yield the port and the server's log.
+    """
     port = free_port()
     log = tmp_path_factory.mktemp("quickstart") / "runserver.log"
     args = ("manage.py", "runserver", f"{HOST}:{port}")
     with serving(example("quickstart/"), *args, port=port, log=log):
-        yield port
+        yield port, log
+
+
+def _shape(line: str) -> str:
+    """Return ``line`` with its date, numbers and addresses made generic."""
+    line = re.sub(r"[A-Z][a-z]+ \d{2}, \d{4} - [\d:]+", "<date>", line)
+    return re.sub(r"\d+(\.\d+)*", "<n>", line).strip()
 
 
 @pytest.mark.e2e
-async def test_runserver_serves_the_echo_socket(runserver_port: int) -> None:
-    url = f"ws://{HOST}:{runserver_port}/ws/echo/"
+def test_runserver_prints_what_the_page_shows(runserver: tuple[int, Path]) -> None:
+    page = (DOCS / "getting-started.rst").read_text()
+    shown = page.split("   $ python manage.py runserver\n", 1)[1]
+    block = shown.split("\nThe ``Starting ASGI/Daphne``", 1)[0]
+    expected = [_shape(line) for line in block.splitlines() if line.strip()]
+    printed = [_shape(line) for line in runserver[1].read_text().splitlines()]
+    # In order; Django's reminder of unapplied migrations may come between.
+    remaining = iter(printed)
+    missing = [line for line in expected if line not in remaining]
+    assert missing == [], printed
+
+
+@pytest.mark.e2e
+async def test_runserver_serves_the_echo_socket(
+    runserver: tuple[int, Path],
+) -> None:
+    url = f"ws://{HOST}:{runserver[0]}/ws/echo/"
     async with asyncio.timeout(TIMEOUT), connect(url) as ws:
         await ws.send("hello")
         assert await ws.recv() == "hello"
 
 
 @pytest.mark.e2e
-async def test_daphne_serves_the_echo_socket(daphne_port: int) -> None:
-    url = f"ws://{HOST}:{daphne_port}/ws/echo/"
+async def test_channels_lite_serve_serves_the_echo_socket(serve_port: int) -> None:
+    url = f"ws://{HOST}:{serve_port}/ws/echo/"
     async with asyncio.timeout(TIMEOUT), connect(url) as ws:
         await ws.send("hello")
         assert await ws.recv() == "hello"

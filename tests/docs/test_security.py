@@ -96,7 +96,9 @@ async def test_allowed_hosts_validator(
         assert await _connects(validator, origin) is expected
 
 
-async def test_refusal_is_logged_at_info(caplog: pytest.LogCaptureFixture) -> None:
+async def test_refusal_of_another_site_is_logged_at_info(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     validator = OriginValidator(_accepting, ["example.com"])
     with caplog.at_level(logging.INFO):
         assert not await _connects(validator, b"https://evil.example")

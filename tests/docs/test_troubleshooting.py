@@ -114,9 +114,9 @@ def test_room_group_name_keeps_lookalike_rooms_apart() -> None:
     [
         pytest.param({"default": {"CONFIG": {}}}, "default", id="no-backend"),
         pytest.param(
-            {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+            {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}},
             "default",
-            id="channels-path",
+            id="channels-redis-path",
         ),
         pytest.param(
             {
@@ -139,8 +139,10 @@ def test_troubleshooting_quotes_real_layer_errors(
     layers: dict[str, Any], alias: str
 ) -> None:
     backend = layers[alias].get("BACKEND", "")
-    if backend.startswith("channels.") and importlib.util.find_spec("channels"):
-        pytest.skip("Django Channels is installed, so its path imports")
+    if backend.startswith("channels_redis.") and importlib.util.find_spec(
+        "channels_redis"
+    ):
+        pytest.skip("channels_redis is installed, so its path imports")
     with (
         override_settings(CHANNEL_LAYERS=layers),
         pytest.raises(exceptions.InvalidChannelLayerError) as caught,
@@ -265,6 +267,11 @@ def test_troubleshooting_quotes_real_asgi_application_errors(value: str | None) 
             id="E001",
         ),
         pytest.param({"ASGI_APPLICATION": None}, "channels_lite.W002", id="W002"),
+        pytest.param(
+            {"ALLOWED_HOSTS": [], "ASGI_APPLICATION": "tests.test_checks.GUARDED"},
+            "channels_lite.W003",
+            id="W003",
+        ),
         pytest.param(
             {
                 "CHANNEL_LAYERS": {
@@ -454,3 +461,13 @@ async def test_troubleshooting_quotes_real_middleware_order_errors() -> None:
     with pytest.raises(ValueError, match="session") as caught:
         await login(scope, None)
     assert normalized(str(caught.value)) in page
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """The consumer the page routes without ``as_asgi()``."""
+
+
+def test_troubleshooting_quotes_the_consumer_class_error() -> None:
+    with pytest.raises(ImproperlyConfigured) as caught:
+        URLRouter([path("ws/chat/<str:room_name>/", cast(Any, ChatConsumer))])
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())

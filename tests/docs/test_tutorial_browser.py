@@ -1,7 +1,9 @@
 """The tutorial's pages, JavaScript included, in a real headless Chromium.
 
 Two browser windows open the same room of the finished project served by
-daphne; a message typed in one appears in both, as the tutorial promises.
+daphne, and of the project built by following the page from startproject; a
+message typed in one appears in both, as the tutorial promises, and no page
+logs a console error.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests._browser import console_errors, log_the_console
 from tests._net import HOST, free_port
 from tests.docs._examples import example
 from tests.docs._server import serving
+from tests.docs._tutorial import follow_the_tutorial
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -30,12 +34,25 @@ CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("example", id="example-project"),
+        pytest.param("followed", id="project-built-from-the-page"),
+    ],
+)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Serve the finished project, or the one a reader builds by following the page."""
+    directory = tmp_path_factory.mktemp("browser")
+    if request.param == "example":
+        project = example("chatsite/")
+    else:
+        project = follow_the_tutorial(directory)
     port = free_port()
-    log = tmp_path_factory.mktemp("browser") / "runserver.log"
     args = ("manage.py", "runserver", f"{HOST}:{port}")
-    with serving(example("chatsite/"), *args, port=port, log=log):
+    with serving(project, *args, port=port, log=directory / "runserver.log"):
         yield f"http://{HOST}:{port}"
 
 
@@ -58,9 +75,12 @@ def browser() -> Iterator[webdriver.Chrome]:
         options.add_argument(flag)
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         options.add_argument(f"--user-data-dir={Path(profile)}")
+        log_the_console(options)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         try:
             yield driver
+            # The pages work without a console error (a missing favicon is one).
+            assert console_errors(driver) == []
         finally:
             driver.quit()
 

@@ -24,6 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from channels_lite.testing.live import LiveServer
+from tests._browser import console_errors, log_the_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
@@ -104,9 +105,11 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     options.binary_location = CHROMIUM
     for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]:
         options.add_argument(flag)
+    log_the_console(options)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver
+        assert console_errors(driver) == []
     finally:
         driver.quit()
 
@@ -180,3 +183,18 @@ def test_demo_chat_between_two_windows(
     browser.close()
     browser.switch_to.window(alice)
     _wait(browser, lambda d: _members(d) == ["alice"])
+
+
+def test_demo_index_refuses_a_room_name_the_server_would_not_route(
+    demo: LiveServer, browser: webdriver.Chrome
+) -> None:
+    browser.get(f"{demo.url}/")
+    room = browser.find_element(By.ID, "room-input")
+    room.clear()
+    room.send_keys("my room!")
+    browser.find_element(By.CSS_SELECTOR, "#join button").click()
+    # The form's own check stops it; an invalid pattern attribute would be
+    # skipped (with a console error) and the browser would go to a 404.
+    assert browser.current_url == f"{demo.url}/"
+    assert browser.execute_script("return !arguments[0].validity.valid;", room)
+    assert console_errors(browser) == []

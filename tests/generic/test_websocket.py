@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 
 from channels_lite.consumer import AsyncConsumer
-from channels_lite.exceptions import AcceptConnection, DenyConnection
+from channels_lite.exceptions import (
+    AcceptConnection,
+    ChannelLayerUnavailable,
+    DenyConnection,
+)
 from channels_lite.generic.websocket import (
     AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,
@@ -506,6 +510,68 @@ async def test_websocket_disconnect_runs_when_leaving_groups_fails(
     [record] = caplog.records
     assert record.exc_info is not None
     assert str(record.exc_info[1]) == "layer down"
+
+
+def take_the_layer_down(
+    layer: InMemoryChannelLayer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def layer_down(*args: Any) -> None:
+        raise ChannelLayerUnavailable("Redis at redis://127.0.0.1:1 is unavailable")
+
+    for method in ("group_add", "group_discard", "group_send"):
+        monkeypatch.setattr(layer, method, layer_down)
+
+
+@pytest.mark.parametrize("base", ECHOES)
+async def test_websocket_layer_down_on_connect_closes_1013_with_one_log_line(
+    base: type[AsyncConsumer],
+    inmemory_channel_layer: InMemoryChannelLayer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    take_the_layer_down(inmemory_channel_layer, monkeypatch)
+    consumer = configured(base, groups=["room"])
+    # An outage is production behaviour: the communicator must not raise it.
+    communicator = WebsocketCommunicator(
+        consumer.as_asgi(), "/ws/", raise_handler_errors=False
+    )
+    with caplog.at_level(logging.DEBUG, logger=LOGGER):
+        # Accepted, so that the client gets the code and not an HTTP 403.
+        assert await communicator.connect(TIMEOUT) == (True, None)
+        assert await communicator.receive_output(TIMEOUT) == {
+            "type": "websocket.close",
+            "code": 1013,
+        }
+        await communicator.disconnect(code=1013, timeout=TIMEOUT)
+    assert consumer.disconnects == [1013]  # type: ignore[attr-defined]
+    assert [(r.levelno, r.getMessage(), r.exc_info) for r in caplog.records] == [
+        (
+            logging.WARNING,
+            "Channel layer unavailable on websocket /ws/ (handling "
+            "'websocket.connect'), closed it with 1013 (try again later): "
+            "Redis at redis://127.0.0.1:1 is unavailable",
+            None,
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "base", [pytest.param(AsyncChat, id="async"), pytest.param(SyncChat, id="sync")]
+)
+async def test_websocket_layer_down_mid_connection_closes_1013(
+    base: type[AsyncConsumer],
+    inmemory_channel_layer: InMemoryChannelLayer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    communicator = await connected(base, raise_handler_errors=False)
+    take_the_layer_down(inmemory_channel_layer, monkeypatch)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        await communicator.send_to(text_data="hello")
+        assert (await communicator.receive_output(TIMEOUT))["code"] == 1013
+        await communicator.disconnect(code=1013, timeout=TIMEOUT)
+    [record] = caplog.records
+    assert "(handling 'websocket.receive'), closed it with 1013" in record.getMessage()
 
 
 @pytest.mark.parametrize("base", ECHOES)

@@ -16,6 +16,7 @@ import pytest
 
 from channels_lite.consumer import AsyncConsumer
 from channels_lite.db import connections_kept
+from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.generic.websocket import (
     AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,
@@ -138,3 +139,30 @@ async def test_refused_1007_closes_with_4007(base: type[Any]) -> None:
     server = RefusingServer()
     await server.run(base, "{not json")
     assert server.close_codes() == [4007]
+
+
+class AsyncRoom(AsyncWebsocketConsumer):
+    groups = ["room"]  # noqa: RUF012  (the Channels idiom)
+
+
+class SyncRoom(WebsocketConsumer):
+    groups = ["room"]  # noqa: RUF012  (the Channels idiom)
+
+
+@pytest.mark.parametrize(
+    "base", [pytest.param(AsyncRoom, id="async"), pytest.param(SyncRoom, id="sync")]
+)
+async def test_refused_1013_closes_with_4013_when_the_layer_is_down(
+    base: type[Any],
+    inmemory_channel_layer: InMemoryChannelLayer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def layer_down(*args: Any) -> None:
+        raise ChannelLayerUnavailable("Redis is unavailable")
+
+    monkeypatch.setattr(inmemory_channel_layer, "group_add", layer_down)
+    monkeypatch.setattr(inmemory_channel_layer, "group_discard", layer_down)
+    server = RefusingServer()
+    await server.run(base)
+    assert [m["type"] for m in server.sent] == ["websocket.accept", "websocket.close"]
+    assert server.close_codes() == [4013]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -161,6 +162,55 @@ def test_manager_requires_backend(
 
     with pytest.raises(InvalidChannelLayerError, match=r"No BACKEND .* 'default'"):
         manager["default"]
+
+
+def uninstall_channels_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``import channels_redis`` fail, as after a migration, even if installed."""
+    for name in ("channels_redis", "channels_redis.core", "channels_redis.pubsub"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.mark.parametrize(
+    ("backend", "replacement"),
+    [
+        pytest.param(
+            "channels_redis.core.RedisChannelLayer",
+            "channels_lite.layers.redis.RedisChannelLayer",
+            id="channels_redis",
+        ),
+        pytest.param(
+            "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "channels_lite.layers.redis.RedisChannelLayer",
+            id="channels_redis-pubsub",
+        ),
+    ],
+)
+def test_manager_names_channels_lite_layer_for_a_leftover_channels_backend(
+    settings: Settings,
+    manager: ChannelLayerManager,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+    replacement: str,
+) -> None:
+    uninstall_channels_redis(monkeypatch)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": backend}}
+
+    with pytest.raises(InvalidChannelLayerError) as caught:
+        manager["default"]
+    assert str(caught.value).endswith(
+        f"{backend!r} is Django Channels' layer: with channels_lite, "
+        f"use {replacement!r}"
+    )
+
+
+def test_manager_import_error_of_other_backends_has_no_replacement(
+    settings: Settings, manager: ChannelLayerManager
+) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "elsewhere.Layer"}}
+
+    with pytest.raises(InvalidChannelLayerError) as caught:
+        manager["default"]
+    assert "Django Channels" not in str(caught.value)
 
 
 def test_manager_import_error_names_alias_and_backend(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -309,6 +310,74 @@ async def test_allowed_hosts_origin_validator_follows_settings(
     app = AllowedHostsOriginValidator(Recorder())
     with override_settings(ALLOWED_HOSTS=allowed_hosts, DEBUG=debug):
         assert await websocket_connect(app, origin_scope(origin)) == expected
+
+
+def refusals(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    return [
+        (r.levelno, r.getMessage())
+        for r in caplog.records
+        if r.name == "channels_lite.security.websocket"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("debug", "origin", "level"),
+    [
+        pytest.param(False, "http://localhost:8000", logging.WARNING, id="localhost"),
+        pytest.param(False, "http://127.0.0.2:8000", logging.WARNING, id="ipv4-lo"),
+        pytest.param(False, "http://[::1]:8000", logging.WARNING, id="ipv6-lo"),
+        pytest.param(False, "https://evil.org", logging.INFO, id="foreign"),
+        pytest.param(True, "https://evil.org", logging.WARNING, id="debug-foreign"),
+    ],
+)
+async def test_refusal_is_a_warning_for_local_origins_and_under_debug(
+    caplog: pytest.LogCaptureFixture, debug: bool, origin: str, level: int
+) -> None:
+    app = AllowedHostsOriginValidator(Recorder())
+    with (
+        caplog.at_level(logging.INFO),
+        override_settings(ALLOWED_HOSTS=["example.com"], DEBUG=debug),
+    ):
+        assert await websocket_connect(app, origin_scope(origin)) == DENY
+    [(logged_level, _)] = refusals(caplog)
+    assert logged_level == level
+
+
+async def test_refusal_names_the_origin_and_allowed_hosts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = AllowedHostsOriginValidator(Recorder())
+    # What the test runner and pytest-django leave of a startproject setting.
+    with override_settings(ALLOWED_HOSTS=["testserver"], DEBUG=False):
+        await websocket_connect(app, origin_scope("http://localhost:8000"))
+    [(_, message)] = refusals(caplog)
+    assert message == (
+        "Refused WebSocket /ws/ from origin ['http://localhost:8000']: "
+        "its host 'localhost' is not in settings.ALLOWED_HOSTS ['testserver']; "
+        "add it there to allow it (with DEBUG = False, as under the test runner, "
+        "an empty ALLOWED_HOSTS no longer allows localhost)"
+    )
+
+
+async def test_refusal_by_origin_validator_names_allowed_origins(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await reply_for(["example.com"], "http://localhost:8000")
+    [(level, message)] = refusals(caplog)
+    assert level == logging.WARNING
+    assert message.endswith(
+        "it matches none of allowed_origins ['example.com']; "
+        "add it to OriginValidator's allowed_origins to allow it"
+    )
+
+
+async def test_refusal_without_origin_names_allow_missing_origin(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO):
+        await websocket_connect(AllowedHostsOriginValidator(Recorder()), origin_scope())
+    [(_, message)] = refusals(caplog)
+    assert "no Origin header; pass allow_missing_origin=True" in message
 
 
 async def test_allowed_hosts_origin_validator_missing_origin_opt_in() -> None:

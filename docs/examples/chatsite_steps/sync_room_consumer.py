@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 from asgiref.sync import async_to_sync
 
@@ -6,7 +7,7 @@ from channels_lite.generic.websocket import WebsocketConsumer
 
 
 class ChatConsumer(WebsocketConsumer):
-    def connect(self):
+    def connect(self) -> None:
         room_name = self.scope["url_route"]["kwargs"]["room_name"]
         self.room_group_name = f"chat_{room_name}"
         async_to_sync(self.channel_layer.group_add)(
@@ -14,16 +15,20 @@ class ChatConsumer(WebsocketConsumer):
         )
         self.accept()
 
-    def disconnect(self, close_code):
+    def disconnect(self, close_code: int) -> None:
         async_to_sync(self.channel_layer.group_discard)(
             self.room_group_name, self.channel_name
         )
 
-    def receive(self, text_data=None, bytes_data=None):
+    def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        if text_data is None:  # the room page sends text frames only
+            return
         message = json.loads(text_data)["message"]
         async_to_sync(self.channel_layer.group_send)(
             self.room_group_name, {"type": "chat.message", "message": message}
         )
 
-    def chat_message(self, event):
+    def chat_message(self, event: dict[str, Any]) -> None:
         self.send(text_data=json.dumps({"message": event["message"]}))

@@ -7,7 +7,7 @@ from channels_lite.testing import WebsocketCommunicator
 SAME_SITE = [(b"origin", b"http://localhost:8000")]
 
 
-async def join(room):
+async def join(room: str) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(
         application, f"/ws/chat/{room}/", headers=SAME_SITE
     )
@@ -16,7 +16,7 @@ async def join(room):
     return communicator
 
 
-async def test_a_message_reaches_everyone_in_the_room():
+async def test_a_message_reaches_everyone_in_the_room() -> None:
     alice = await join("lobby")
     bob = await join("lobby")
 
@@ -28,7 +28,7 @@ async def test_a_message_reaches_everyone_in_the_room():
     await bob.disconnect()
 
 
-async def test_other_rooms_hear_nothing():
+async def test_other_rooms_hear_nothing() -> None:
     alice = await join("lobby")
     carol = await join("kitchen")
 
@@ -40,7 +40,7 @@ async def test_other_rooms_hear_nothing():
     await carol.disconnect()
 
 
-async def test_a_page_on_another_site_cannot_connect():
+async def test_a_page_on_another_site_cannot_connect() -> None:
     communicator = WebsocketCommunicator(
         application, "/ws/chat/lobby/", headers=[(b"origin", b"https://evil.example")]
     )
