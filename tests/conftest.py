@@ -11,6 +11,7 @@ pytest_plugins = [
     "channels_lite.testing.pytest",
     "tests._redis",
     "tests._redis_cluster",
+    "tests._wheel",
 ]
 
 

@@ -35,11 +35,18 @@ def project_env(**extra: str) -> dict[str, str]:
 
 
 def run_in(
-    project: Path, *args: str, timeout: float = START_TIMEOUT
+    project: Path,
+    *args: str,
+    timeout: float = START_TIMEOUT,
+    python: str | Path = sys.executable,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python *args`` in ``project`` and return the finished process."""
+    """Run ``python *args`` in ``project`` and return the finished process.
+
+    ``python`` is the test run's own interpreter unless another environment's
+    is given (the built wheel's, say).
+    """
     return subprocess.run(
-        [sys.executable, *args],
+        [str(python), *args],
         cwd=project,
         env=project_env(),
         capture_output=True,
@@ -51,7 +58,12 @@ def run_in(
 
 @contextlib.contextmanager
 def serving(
-    project: Path, *args: str, port: int, log: Path, env: dict[str, str] | None = None
+    project: Path,
+    *args: str,
+    port: int,
+    log: Path,
+    env: dict[str, str] | None = None,
+    python: str | Path = sys.executable,
 ) -> Iterator[int]:
     """Run ``python *args`` in ``project`` until the block ends; yield ``port``.
 
@@ -59,7 +71,7 @@ def serving(
     environment variables. Raises RuntimeError with the server's output if it
     exits or never listens.
     """
-    with running(project, *args, log=log, env=env) as process:
+    with running(project, *args, log=log, env=env, python=python) as process:
         if not wait_listening(process, port, timeout=START_TIMEOUT):
             raise RuntimeError(f"{args} did not serve:\n{log.read_text()}")
         yield port
@@ -67,12 +79,16 @@ def serving(
 
 @contextlib.contextmanager
 def running(
-    project: Path, *args: str, log: Path, env: dict[str, str] | None = None
+    project: Path,
+    *args: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    python: str | Path = sys.executable,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``python *args`` in ``project`` until the block ends (a worker, say)."""
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, *args],
+            [str(python), *args],
             cwd=project,
             env=project_env(**(env or {})),
             stdin=subprocess.DEVNULL,

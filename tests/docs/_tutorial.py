@@ -60,12 +60,16 @@ def follow_settings_step(
     settings_file.write_text(text)
 
 
-def follow_the_tutorial(directory: Path) -> Path:
-    """Build the tutorial's project in ``directory``; return the project's path."""
-    started = run_in(directory, "-m", "django", "startproject", "mysite")
+def follow_the_tutorial(directory: Path, python: str | Path) -> Path:
+    """Build the tutorial's project in ``directory``; return the project's path.
+
+    ``python`` is the interpreter of the environment the reader installed
+    channels_lite in (the built wheel's, in the tests).
+    """
+    started = run_in(directory, "-m", "django", "startproject", "mysite", python=python)
     assert started.returncode == 0, started.stderr
     project = directory / "mysite"
-    app = run_in(project, "manage.py", "startapp", "chat")
+    app = run_in(project, "manage.py", "startapp", "chat", python=python)
     assert app.returncode == 0, app.stderr
     for caption, (source, options) in files_the_page_shows().items():
         target = project / caption
@@ -75,3 +79,11 @@ def follow_the_tutorial(directory: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
     return project
+
+
+def tools_the_page_installs() -> list[str]:
+    """Return what the page's ``python -m pip install`` lines install, in order."""
+    lines = re.findall(
+        r"^   \$ python -m pip install (.+)$", TUTORIAL.read_text(), re.M
+    )
+    return [name for line in lines for name in line.split()]

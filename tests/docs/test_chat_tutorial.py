@@ -81,10 +81,14 @@ def test_project_tests_pass_as_the_page_says() -> None:
 
 @pytest.mark.slow
 def test_following_the_page_from_startproject_gives_passing_typed_tests(
-    tmp_path: Path,
+    tmp_path: Path, reader_python: Path
 ) -> None:
-    project = follow_the_tutorial(tmp_path)
-    checked = run_in(project, "manage.py", "check", "--fail-level", "WARNING")
+    """A reader with the built wheel and the page's tools gets green, typed tests."""
+    python = reader_python
+    project = follow_the_tutorial(tmp_path, python)
+    checked = run_in(
+        project, "manage.py", "check", "--fail-level", "WARNING", python=python
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # startproject's admin/ route survives the page's mysite/urls.py.
     admin = run_in(
@@ -93,14 +97,31 @@ def test_following_the_page_from_startproject_gives_passing_typed_tests(
         "shell",
         "-c",
         "from django.urls import reverse; print(reverse('admin:index'))",
+        python=python,
     )
     assert admin.stdout.split()[-1:] == ["/admin/"], admin.stdout + admin.stderr
-    tested = run_in(project, "-m", "pytest", "-p", "no:cacheprovider", "chat/tests.py")
+    tested = run_in(
+        project,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "chat/tests.py",
+        python=python,
+    )
     assert re.search(r"\b3 passed\b", tested.stdout), tested.stdout + tested.stderr
     # A cold mypy run with django-stubs takes a while on a loaded machine.
     cache = str(tmp_path / "mypy")
     typed = run_in(
-        project, "-m", "mypy", "--cache-dir", cache, "chat", "mysite", timeout=300
+        project,
+        "-m",
+        "mypy",
+        "--cache-dir",
+        cache,
+        "chat",
+        "mysite",
+        timeout=300,
+        python=python,
     )
     assert typed.returncode == 0, typed.stdout + typed.stderr
     # The page shows mypy's own words.

@@ -1,7 +1,8 @@
 """The tutorial's pages, JavaScript included, in a real headless Chromium.
 
 Two browser windows open the same room of the finished project served by
-daphne, and of the project built by following the page from startproject; a
+daphne, and of the project built by following the page from startproject in
+a reader's environment (the built wheel and the page's tools); a
 message typed in one appears in both, as the tutorial promises, and no page
 logs a console error.
 """
@@ -9,6 +10,7 @@ logs a console error.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,15 +46,22 @@ CHROMEDRIVER = shutil.which("chromedriver")
 def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """Serve the finished project, or the one a reader builds by following the page."""
+    """Serve the finished project, or the one a reader builds by following the page.
+
+    The reader's project runs in the reader's environment: the built wheel
+    and the page's tools, not this checkout.
+    """
     directory = tmp_path_factory.mktemp("browser")
+    python: str | Path = sys.executable
     if request.param == "example":
         project = example("chatsite/")
     else:
-        project = follow_the_tutorial(directory)
+        python = request.getfixturevalue("reader_python")
+        project = follow_the_tutorial(directory, python)
     port = free_port()
     args = ("manage.py", "runserver", f"{HOST}:{port}")
-    with serving(project, *args, port=port, log=directory / "runserver.log"):
+    log = directory / "runserver.log"
+    with serving(project, *args, port=port, log=log, python=python):
         yield f"http://{HOST}:{port}"
 
 
