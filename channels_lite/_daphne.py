@@ -12,10 +12,12 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from typing import Any
 
 from daphne.cli import CommandLineInterface as DaphneCommandLineInterface
 from daphne.server import Server as DaphneServer
+from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as installed_reactor
 
@@ -25,6 +27,14 @@ logger = logging.getLogger(__name__)
 
 reactor: Any = installed_reactor
 """The installed reactor (Twisted types it by interfaces mypy misreads)."""
+
+# Autobahn's states of a websocket whose close has begun. Without them (an
+# unknown Autobahn) nothing is dropped, as in plain daphne.
+CLOSING_STATES = frozenset(
+    getattr(WebSocketProtocol, name)
+    for name in ("STATE_CLOSING", "STATE_CLOSED")
+    if hasattr(WebSocketProtocol, name)
+)
 
 
 class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
@@ -42,6 +52,13 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     from exiting (Python waits for its executor threads): once the server
     has stopped, a watchdog ends the process if it is still there after
     another ``application_close_timeout`` seconds.
+
+    Messages an application sends to a websocket whose close has begun are
+    dropped, with one INFO line per connection. Daphne drops them once the
+    connection is gone, but in between (for as long as the client takes to
+    read what was sent before) Autobahn raises ``Disconnected: Attempt to
+    send on a closed protocol`` into the application, which then logs an
+    ERROR traceback twice.
     """
 
     def run(self) -> None:
@@ -54,6 +71,13 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
             daemon=True,
         )
         watchdog.start()
+
+    async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
+        """Pass ``message`` to ``protocol``, unless its websocket is closing."""
+        if isinstance(protocol, WebSocketProtocol) and protocol.state in CLOSING_STATES:
+            _drop(protocol, message)
+            return
+        await super().handle_reply(protocol, message)
 
     def kill_all_applications(self) -> Any:
         """Cancel every application instance; the reactor waits for the result."""
@@ -74,6 +98,26 @@ class CommandLineInterface(DaphneCommandLineInterface):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.parser.prog = "python -m channels_lite.serve"
+
+
+_dropping: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Websockets a message was dropped for: later ones are dropped silently."""
+
+
+def _drop(protocol: Any, message: dict[str, Any]) -> None:
+    if message.get("type") != "websocket.send" or protocol in _dropping:
+        return
+    _dropping.add(protocol)
+    logger.info(
+        "Dropping messages for websocket %s [%s]: the connection is closing",
+        getattr(protocol, "path", b"?").decode("ascii", "replace"),
+        _client(protocol),
+    )
+
+
+def _client(protocol: Any) -> str:
+    address = getattr(protocol, "client_addr", None)
+    return f"{address[0]}:{address[1]}" if address else "?"
 
 
 def _exit_if_still_running(timeout: float) -> None:
