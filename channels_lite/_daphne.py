@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from daphne.cli import CommandLineInterface as DaphneCommandLineInterface
@@ -21,7 +22,7 @@ from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as installed_reactor
 
-from channels_lite._shutdown import shut_down
+from channels_lite._shutdown import close_layers, stop_instances
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,12 @@ CLOSING_STATES = frozenset(
     for name in ("STATE_CLOSING", "STATE_CLOSED")
     if hasattr(WebSocketProtocol, name)
 )
+_OPEN = getattr(WebSocketProtocol, "STATE_OPEN", None)
+_CLOSED = getattr(WebSocketProtocol, "STATE_CLOSED", None)
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_HANDSHAKE_TIMEOUT = 2.0
+"""Seconds clients get at shutdown to answer the server's close frame."""
 
 
 class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
@@ -80,14 +87,18 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
         await super().handle_reply(protocol, message)
 
     def kill_all_applications(self) -> Any:
-        """Cancel every application instance; the reactor waits for the result."""
+        """Stop the applications, close the websockets; the reactor waits."""
+        return defer.Deferred.fromFuture(asyncio.ensure_future(self._shut_down()))
+
+    async def _shut_down(self) -> None:
+        """Stop every instance, close every websocket (1001), close the layers."""
+        timeout = self.application_close_timeout
         instances = [
             details.get("application_instance") for details in self.connections.values()
         ]
-        stopping = asyncio.ensure_future(
-            shut_down(instances, close_timeout=self.application_close_timeout)
-        )
-        return defer.Deferred.fromFuture(stopping)
+        await stop_instances(instances, close_timeout=timeout)
+        await close_websockets(list(self.connections))
+        await close_layers(close_timeout=timeout)
 
 
 class CommandLineInterface(DaphneCommandLineInterface):  # type: ignore[misc]
@@ -98,6 +109,39 @@ class CommandLineInterface(DaphneCommandLineInterface):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.parser.prog = "python -m channels_lite.serve"
+
+
+async def close_websockets(protocols: Iterable[Any]) -> None:
+    """Close every open websocket among ``protocols`` with 1001 (going away).
+
+    Autobahn's ``sendClose`` takes only the codes applications may send
+    (1000 and 3000-4999), so the frame goes out through ``sendCloseFrame``,
+    which any code passes. Waits up to :data:`CLOSE_HANDSHAKE_TIMEOUT`
+    seconds for the clients to answer, so that the frames are not lost when
+    the reactor drops its connections. Never raises.
+    """
+    if _OPEN is None or _CLOSED is None:
+        logger.warning("Unknown Autobahn: websockets are not closed at shutdown")
+        return
+    websockets = [
+        protocol
+        for protocol in protocols
+        if isinstance(protocol, WebSocketProtocol) and protocol.state == _OPEN
+    ]
+    logger.info("Closing %d websockets with code 1001", len(websockets))
+    for protocol in websockets:
+        try:
+            protocol.sendCloseFrame(code=CLOSE_GOING_AWAY, isReply=False)
+        except Exception:
+            logger.exception("Closing websocket %s failed", _client(protocol))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLOSE_HANDSHAKE_TIMEOUT
+    # Polled: Autobahn's own close event is a Deferred whose result others
+    # may still want, and the protocol's state is all that is needed.
+    while loop.time() < deadline and any(  # noqa: ASYNC110
+        protocol.state != _CLOSED for protocol in websockets
+    ):
+        await asyncio.sleep(0.05)
 
 
 _dropping: weakref.WeakSet[Any] = weakref.WeakSet()
