@@ -17,11 +17,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from daphne.cli import CommandLineInterface as DaphneCommandLineInterface
+from daphne.http_protocol import HTTPFactory
 from daphne.server import Server as DaphneServer
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as installed_reactor
 
+from channels_lite._limits import LimitedHTTPFactory, Limits
 from channels_lite._shutdown import close_layers, stop_instances
 
 logger = logging.getLogger(__name__)
@@ -68,8 +70,12 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     ERROR traceback twice.
     """
 
+    limits = Limits()
+    """What one client may make the server hold (see :mod:`channels_lite._limits`)."""
+
     def run(self) -> None:
         """Serve until the reactor stops, then watch that the process exits."""
+        self.limits = Limits.from_settings()
         super().run()
         watchdog = threading.Thread(
             target=_exit_if_still_running,
@@ -78,6 +84,23 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
             daemon=True,
         )
         watchdog.start()
+
+    @property
+    def http_factory(self) -> Any:
+        """The factory of incoming connections: daphne's, with :attr:`limits`."""
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory: Any) -> None:
+        # Daphne builds its factory inside run(); this is where it hands it
+        # over. A factory of another class (an unknown daphne) is kept as is.
+        if type(factory) is HTTPFactory:
+            factory = LimitedHTTPFactory(self)
+        else:
+            logger.warning(
+                "Unknown daphne HTTP factory %r: connection limits are off", factory
+            )
+        self._http_factory = factory
 
     async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
         """Pass ``message`` to ``protocol``, unless its websocket is closing."""
