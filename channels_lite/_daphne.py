@@ -23,7 +23,11 @@ from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as installed_reactor
 
-from channels_lite._limits import LimitedHTTPFactory, Limits
+from channels_lite._limits import (
+    BoundedWebSocketProtocol,
+    LimitedHTTPFactory,
+    Limits,
+)
 from channels_lite._shutdown import close_layers, stop_instances
 
 logger = logging.getLogger(__name__)
@@ -101,6 +105,22 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
                 "Unknown daphne HTTP factory %r: connection limits are off", factory
             )
         self._http_factory = factory
+
+    @property
+    def ws_factory(self) -> Any:
+        """The factory of websockets: daphne's, bounding what clients leave unread."""
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory: Any) -> None:
+        if factory.protocol is WebSocketProtocol:
+            factory.protocol = BoundedWebSocketProtocol
+        else:
+            logger.warning(
+                "Unknown daphne websocket protocol %r: unread data is unbounded",
+                factory.protocol,
+            )
+        self._ws_factory = factory
 
     async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
         """Pass ``message`` to ``protocol``, unless its websocket is closing."""

@@ -11,6 +11,10 @@ client address may hold open. The settings are read when the server starts:
     A connection that has not sent the complete head (request line and
     headers) of its first request, a websocket upgrade or plain HTTP, within
     this time is dropped. A request body may take longer.
+``CHANNELS_LITE_MAX_SEND_BUFFER`` (bytes, default 4 MiB, ``None`` for none)
+    When the bytes sent to a websocket that its client has not read yet
+    (those the server still holds, beyond the kernel's socket buffers)
+    exceed this, :class:`BoundedWebSocketProtocol` closes it with 1008.
 ``CHANNELS_LITE_MAX_CONNECTIONS_PER_CLIENT`` (default ``None``, no limit)
     Connections from an address that holds this many already are refused.
     Behind a proxy every client shares the proxy's address: leave it unset
@@ -25,11 +29,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from daphne.http_protocol import HTTPFactory, WebRequest
+from daphne.ws_protocol import WebSocketProtocol
 from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LimitedHTTPFactory", "Limits"]
+__all__ = ["BoundedWebSocketProtocol", "LimitedHTTPFactory", "Limits"]
+
+CLOSE_POLICY_VIOLATION = 1008
+OVERFLOW_GRACE = 5.0
+"""Seconds a client closed for not reading gets to read what was queued."""
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -61,6 +70,7 @@ class Limits:
     """The limits a server enforces; ``None`` disables one."""
 
     handshake_timeout: float | None = 10.0
+    max_send_buffer: int | None = 4 * 1024 * 1024
     max_connections_per_client: int | None = None
 
     @classmethod
@@ -73,6 +83,9 @@ class Limits:
         return cls(
             handshake_timeout=_positive(
                 "CHANNELS_LITE_HANDSHAKE_TIMEOUT", cls.handshake_timeout
+            ),
+            max_send_buffer=_positive(
+                "CHANNELS_LITE_MAX_SEND_BUFFER", cls.max_send_buffer, integer=True
             ),
             max_connections_per_client=_positive(
                 "CHANNELS_LITE_MAX_CONNECTIONS_PER_CLIENT",
@@ -193,3 +206,58 @@ def _transport(protocol: Any) -> Any:
 def _connected(protocol: Any) -> bool:
     transport = _transport(protocol)
     return bool(transport is not None and getattr(transport, "connected", False))
+
+
+class BoundedWebSocketProtocol(WebSocketProtocol):  # type: ignore[misc]
+    """Daphne's websocket protocol, closing clients that do not read.
+
+    Before each message the application sends, the bytes still waiting in
+    the transport are compared with the server's
+    ``limits.max_send_buffer``. Past it, the message is dropped and the
+    websocket closed with 1008 (policy violation) after what is queued; a
+    client that does not answer within :data:`OVERFLOW_GRACE` seconds is
+    dropped.
+    """
+
+    def serverSend(self, content: str | bytes, binary: bool = False) -> None:
+        """Send one message, unless the client has too much left unread."""
+        limit = self.server.limits.max_send_buffer
+        if limit is not None and self.state == self.STATE_OPEN:
+            pending = _pending(self.transport)
+            if pending is not None and pending > limit:
+                self._overflow(pending, limit)
+                return
+        super().serverSend(content, binary)
+
+    def _overflow(self, pending: int, limit: int) -> None:
+        client = self.client_addr
+        logger.warning(
+            "Closing websocket %s [%s] with 1008: %d bytes sent to it are "
+            "unread, more than CHANNELS_LITE_MAX_SEND_BUFFER (%d)",
+            self.path.decode("ascii", "replace"),
+            f"{client[0]}:{client[1]}" if client else "?",
+            pending,
+            limit,
+        )
+        self.closeHandshakeTimeout = OVERFLOW_GRACE
+        self.sendCloseFrame(
+            code=CLOSE_POLICY_VIOLATION, reasonUtf8=b"too much unread", isReply=False
+        )
+
+
+def _pending(transport: Any) -> int | None:
+    """Return the bytes ``transport`` holds unsent, or None if it cannot tell.
+
+    Twisted keeps them in private attributes of its file descriptors; TLS
+    wraps the TCP transport, which then holds them.
+    """
+    for _ in range(3):
+        try:
+            return int(
+                len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+            )
+        except AttributeError:
+            transport = getattr(transport, "transport", None)
+            if transport is None:
+                break
+    return None

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests._net import HOST
@@ -35,8 +35,9 @@ APP = "tests.faults.asgi:application"
 FLOOD = 16 * 1024 * 1024
 
 
-# CHANNELS_LITE_HANDSHAKE_TIMEOUT in tests.faults.settings_limits.
+# CHANNELS_LITE_HANDSHAKE_TIMEOUT and _MAX_SEND_BUFFER in settings_limits.
 HANDSHAKE_TIMEOUT = 1
+SEND_BUFFER = 1024 * 1024
 PER_CLIENT = 6
 LIMITS = "tests.faults.settings_limits"
 
@@ -221,3 +222,42 @@ async def until_echoes(server: DaphneServer) -> bool:
                 return True
         await asyncio.sleep(0.1)
     return False
+
+
+async def _log_has(server: DaphneServer, offset: int, text: str) -> str:
+    """Wait until the server's output after ``offset`` contains ``text``."""
+    while True:
+        output = _log_after(server, offset)
+        if text in output:
+            return output
+        await asyncio.sleep(0.1)
+
+
+async def _read_until_closed(ws: ClientConnection) -> ConnectionClosed:
+    """Read everything the server sent; return how the connection closed."""
+    try:
+        while True:
+            await ws.recv()
+    except ConnectionClosed as closed:
+        return closed
+
+
+async def test_client_that_does_not_read_is_closed_with_1008(
+    limited: DaphneServer,
+) -> None:
+    offset = limited.log.stat().st_size
+    async with asyncio.timeout(TIMEOUT):
+        # max_queue=1: the client stops reading from its socket at once.
+        async with connect(limited.ws_url("/flood/"), max_queue=1) as slow:
+            await slow.send(f"flood {FLOOD}")
+            output = await _log_has(limited, offset, "Closing websocket /flood/")
+            assert await echoes(limited)
+            # Reading now, the client gets what was queued, then the close.
+            closed = await _read_until_closed(slow)
+    assert closed.rcvd is not None, "dropped without a close frame"
+    assert closed.rcvd.code == 1008
+    [line] = [line for line in output.splitlines() if "Closing websocket" in line]
+    assert "[127.0.0.1:" in line
+    assert f"CHANNELS_LITE_MAX_SEND_BUFFER ({SEND_BUFFER})" in line
+    figures = await until(limited, lambda figures: figures["live"] == 0)
+    assert figures["live"] == 0
