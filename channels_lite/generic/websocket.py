@@ -374,10 +374,21 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON (set allow_nan = True to accept it)")
 
 
+# Built once: json.loads and json.dumps build a new decoder or encoder on
+# every call that passes an option. Keyed by allow_nan.
+_DECODERS = {
+    False: json.JSONDecoder(parse_constant=_reject_constant),
+    True: json.JSONDecoder(),
+}
+_ENCODERS = {False: json.JSONEncoder(allow_nan=False), True: json.JSONEncoder()}
+
+
 def _decode(text_data: str, *, allow_nan: bool) -> Any:
-    if allow_nan:
-        return json.loads(text_data)
-    return json.loads(text_data, parse_constant=_reject_constant)
+    return _DECODERS[bool(allow_nan)].decode(text_data)
+
+
+def _encode(content: Any, *, allow_nan: bool) -> str:
+    return _ENCODERS[bool(allow_nan)].encode(content)
 
 
 class _JsonMixin(_WebsocketMixin):
@@ -481,7 +492,7 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
         Raises :exc:`ValueError` for a float that is not finite, unless
         :attr:`allow_nan` is set.
         """
-        return json.dumps(content, allow_nan=cls.allow_nan)
+        return _encode(content, allow_nan=cls.allow_nan)
 
 
 class AsyncJsonWebsocketConsumer(_JsonMixin, AsyncWebsocketConsumer):
@@ -532,4 +543,4 @@ class AsyncJsonWebsocketConsumer(_JsonMixin, AsyncWebsocketConsumer):
         Raises :exc:`ValueError` for a float that is not finite, unless
         :attr:`allow_nan` is set.
         """
-        return json.dumps(content, allow_nan=cls.allow_nan)
+        return _encode(content, allow_nan=cls.allow_nan)
