@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["BoundedWebSocketProtocol", "LimitedHTTPFactory", "Limits"]
 
 CLOSE_POLICY_VIOLATION = 1008
+# Connections counted between sweeps of addresses that hold none any more.
+_SWEEP_EVERY = 1024
 OVERFLOW_GRACE = 5.0
 """Seconds a client closed for not reading gets to read what was queued."""
 
@@ -109,6 +111,7 @@ class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]  # daphne is untype
 
         super().__init__(server)
         self._by_client: dict[str, weakref.WeakSet[Any]] = {}
+        self._tracked = 0
         self._headed: weakref.WeakSet[Any] = weakref.WeakSet()
         self._reactor: Any = reactor
 
@@ -134,12 +137,21 @@ class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]  # daphne is untype
         if protocol is None:
             return None
         if limits.max_connections_per_client is not None and host is not None:
-            self._by_client.setdefault(host, weakref.WeakSet()).add(protocol)
+            self._track(host, protocol)
         if limits.handshake_timeout is not None and _time_requests(protocol):
             self._reactor.callLater(
                 limits.handshake_timeout, self._check_handshake, protocol, addr
             )
         return protocol
+
+    def _track(self, host: str, protocol: Any) -> None:
+        """Count ``protocol`` against ``host``; now and then forget idle hosts."""
+        self._tracked += 1
+        if self._tracked % _SWEEP_EVERY == 0:
+            for other in list(self._by_client):
+                self._held(other)
+        # After the sweep: ``protocol`` is not connected yet.
+        self._by_client.setdefault(host, weakref.WeakSet()).add(protocol)
 
     def _held(self, host: str) -> list[Any]:
         """Return the connections ``host`` holds open, forgetting closed ones."""
