@@ -57,9 +57,11 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     to ``application_close_timeout`` seconds (daphne's option, 10 by default)
     for all of them to end, so cancelled consumers can run their disconnect
     handling (see :class:`~channels_lite.consumer.AsyncConsumer`), then
-    closes the channel layers. Daphne's own hook fails with ``KeyError`` on
-    connections that have no instance (4.2.3) and stops waiting when the
-    first instance ends.
+    sends every open websocket a close frame with code 1001 (see
+    :func:`close_websockets`) and closes the channel layers. Daphne's own
+    hook fails with ``KeyError`` on connections that have no instance
+    (4.2.3), stops waiting when the first instance ends, and leaves clients
+    to see their connection drop (1006).
 
     A handler that blocks a worker thread forever would keep the process
     from exiting (Python waits for its executor threads): once the server
@@ -72,6 +74,11 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     read what was sent before) Autobahn raises ``Disconnected: Attempt to
     send on a closed protocol`` into the application, which then logs an
     ERROR traceback twice.
+
+    Connections get the :attr:`limits` Django's settings ask for: a deadline
+    for the request head, a bound on what a websocket's client leaves
+    unread, and optionally a cap per client address (see
+    :mod:`channels_lite._limits`).
     """
 
     limits = Limits()
