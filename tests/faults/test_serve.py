@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests._net import HOST
-from tests.e2e.conftest import DaphneServer, start_daphne, start_server, stop_daphne
+from tests.e2e.conftest import DaphneServer, start_server, stop_daphne
 from tests.faults._probes import TIMEOUT, echoes, until
 from tests.faults._wire import (
     OPCODE_CLOSE,
@@ -42,15 +42,6 @@ PER_CLIENT = 6
 LIMITS = "tests.faults.settings_limits"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
-    """A ``python -m channels_lite.serve`` server for this module."""
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    started = start_daphne(APP, log, module="channels_lite.serve")
-    yield started
-    stop_daphne(started.process)
-
-
 def _start(how: str, log_dir: Path, env: dict[str, str]) -> DaphneServer:
     """Start ``how`` (``serve`` or ``runserver``) with the tight limits."""
     log = log_dir / f"{how}.log"
@@ -62,6 +53,15 @@ def _start(how: str, log_dir: Path, env: dict[str, str]) -> DaphneServer:
         return ["-m", "django", "runserver", "--noreload", f"{HOST}:{port}"]
 
     return start_server(command, log, env=env)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+    """A server that buffers without bound what clients leave unread."""
+    env = {"CHANNELS_LITE_FAULTS_UNBOUNDED": "1"}
+    started = _start("serve", tmp_path_factory.mktemp("serve"), env)
+    yield started
+    stop_daphne(started.process)
 
 
 @pytest.fixture(scope="module", params=["serve", "runserver"])
