@@ -160,7 +160,7 @@ NON_FINITE = [
 async def test_json_non_finite_numbers_are_invalid_json(
     consumer: type[AsyncConsumer], text: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(consumer)
+    communicator = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         await communicator.send_to(text_data=text)
         assert await communicator.receive_output(TIMEOUT) == {
@@ -173,10 +173,20 @@ async def test_json_non_finite_numbers_are_invalid_json(
 
 
 @pytest.mark.parametrize("consumer", pair(AsyncJsonEcho, SyncJsonEcho))
+async def test_json_non_finite_number_raises_under_the_communicator(
+    consumer: type[AsyncConsumer],
+) -> None:
+    communicator = await connected(consumer)
+    await communicator.send_to(text_data='{"x": NaN}')
+    with pytest.raises(ValueError, match="NaN is not valid JSON"):
+        await communicator.receive_json_from(TIMEOUT)
+
+
+@pytest.mark.parametrize("consumer", pair(AsyncJsonEcho, SyncJsonEcho))
 async def test_json_non_finite_float_is_never_sent(
     consumer: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    communicator = await connected(consumer)
+    communicator = await connected(consumer, raise_handler_errors=False)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         # 1e999 is valid JSON that Python decodes to infinity.
         await communicator.send_to(text_data='{"x": 1e999}')
