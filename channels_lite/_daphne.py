@@ -12,19 +12,42 @@ import logging
 import os
 import sys
 import threading
+import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from daphne.cli import CommandLineInterface as DaphneCommandLineInterface
+from daphne.http_protocol import HTTPFactory
 from daphne.server import Server as DaphneServer
+from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as installed_reactor
 
-from channels_lite._shutdown import shut_down
+from channels_lite._limits import (
+    BoundedWebSocketProtocol,
+    LimitedHTTPFactory,
+    Limits,
+)
+from channels_lite._shutdown import close_layers, stop_instances
 
 logger = logging.getLogger(__name__)
 
 reactor: Any = installed_reactor
 """The installed reactor (Twisted types it by interfaces mypy misreads)."""
+
+# Autobahn's states of a websocket whose close has begun. Without them (an
+# unknown Autobahn) nothing is dropped, as in plain daphne.
+CLOSING_STATES = frozenset(
+    getattr(WebSocketProtocol, name)
+    for name in ("STATE_CLOSING", "STATE_CLOSED")
+    if hasattr(WebSocketProtocol, name)
+)
+_OPEN = getattr(WebSocketProtocol, "STATE_OPEN", None)
+_CLOSED = getattr(WebSocketProtocol, "STATE_CLOSED", None)
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_HANDSHAKE_TIMEOUT = 2.0
+"""Seconds clients get at shutdown to answer the server's close frame."""
 
 
 class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
@@ -34,18 +57,36 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     to ``application_close_timeout`` seconds (daphne's option, 10 by default)
     for all of them to end, so cancelled consumers can run their disconnect
     handling (see :class:`~channels_lite.consumer.AsyncConsumer`), then
-    closes the channel layers. Daphne's own hook fails with ``KeyError`` on
-    connections that have no instance (4.2.3) and stops waiting when the
-    first instance ends.
+    sends every open websocket a close frame with code 1001 (see
+    :func:`close_websockets`) and closes the channel layers. Daphne's own
+    hook fails with ``KeyError`` on connections that have no instance
+    (4.2.3), stops waiting when the first instance ends, and leaves clients
+    to see their connection drop (1006).
 
     A handler that blocks a worker thread forever would keep the process
     from exiting (Python waits for its executor threads): once the server
     has stopped, a watchdog ends the process if it is still there after
     another ``application_close_timeout`` seconds.
+
+    Messages an application sends to a websocket whose close has begun are
+    dropped, with one INFO line per connection. Daphne drops them once the
+    connection is gone, but in between (for as long as the client takes to
+    read what was sent before) Autobahn raises ``Disconnected: Attempt to
+    send on a closed protocol`` into the application, which then logs an
+    ERROR traceback twice.
+
+    Connections get the :attr:`limits` Django's settings ask for: a deadline
+    for the request head, a bound on what a websocket's client leaves
+    unread, and optionally a cap per client address (see
+    :mod:`channels_lite._limits`).
     """
+
+    limits = Limits()
+    """What one client may make the server hold (see :mod:`channels_lite._limits`)."""
 
     def run(self) -> None:
         """Serve until the reactor stops, then watch that the process exits."""
+        self.limits = Limits.from_settings()
         super().run()
         watchdog = threading.Thread(
             target=_exit_if_still_running,
@@ -55,15 +96,59 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
         )
         watchdog.start()
 
+    @property
+    def http_factory(self) -> Any:
+        """The factory of incoming connections: daphne's, with :attr:`limits`."""
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory: Any) -> None:
+        # Daphne builds its factory inside run(); this is where it hands it
+        # over. A factory of another class (an unknown daphne) is kept as is.
+        if type(factory) is HTTPFactory:
+            factory = LimitedHTTPFactory(self)
+        else:
+            logger.warning(
+                "Unknown daphne HTTP factory %r: connection limits are off", factory
+            )
+        self._http_factory = factory
+
+    @property
+    def ws_factory(self) -> Any:
+        """The factory of websockets: daphne's, bounding what clients leave unread."""
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory: Any) -> None:
+        if factory.protocol is WebSocketProtocol:
+            factory.protocol = BoundedWebSocketProtocol
+        else:
+            logger.warning(
+                "Unknown daphne websocket protocol %r: unread data is unbounded",
+                factory.protocol,
+            )
+        self._ws_factory = factory
+
+    async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
+        """Pass ``message`` to ``protocol``, unless its websocket is closing."""
+        if isinstance(protocol, WebSocketProtocol) and protocol.state in CLOSING_STATES:
+            _drop(protocol, message)
+            return
+        await super().handle_reply(protocol, message)
+
     def kill_all_applications(self) -> Any:
-        """Cancel every application instance; the reactor waits for the result."""
+        """Stop the applications, close the websockets; the reactor waits."""
+        return defer.Deferred.fromFuture(asyncio.ensure_future(self._shut_down()))
+
+    async def _shut_down(self) -> None:
+        """Stop every instance, close every websocket (1001), close the layers."""
+        timeout = self.application_close_timeout
         instances = [
             details.get("application_instance") for details in self.connections.values()
         ]
-        stopping = asyncio.ensure_future(
-            shut_down(instances, close_timeout=self.application_close_timeout)
-        )
-        return defer.Deferred.fromFuture(stopping)
+        await stop_instances(instances, close_timeout=timeout)
+        await close_websockets(list(self.connections))
+        await close_layers(close_timeout=timeout)
 
 
 class CommandLineInterface(DaphneCommandLineInterface):  # type: ignore[misc]
@@ -74,6 +159,59 @@ class CommandLineInterface(DaphneCommandLineInterface):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.parser.prog = "python -m channels_lite.serve"
+
+
+async def close_websockets(protocols: Iterable[Any]) -> None:
+    """Close every open websocket among ``protocols`` with 1001 (going away).
+
+    Autobahn's ``sendClose`` takes only the codes applications may send
+    (1000 and 3000-4999), so the frame goes out through ``sendCloseFrame``,
+    which any code passes. Waits up to :data:`CLOSE_HANDSHAKE_TIMEOUT`
+    seconds for the clients to answer, so that the frames are not lost when
+    the reactor drops its connections. Never raises.
+    """
+    if _OPEN is None or _CLOSED is None:
+        logger.warning("Unknown Autobahn: websockets are not closed at shutdown")
+        return
+    websockets = [
+        protocol
+        for protocol in protocols
+        if isinstance(protocol, WebSocketProtocol) and protocol.state == _OPEN
+    ]
+    logger.info("Closing %d websockets with code 1001", len(websockets))
+    for protocol in websockets:
+        try:
+            protocol.sendCloseFrame(code=CLOSE_GOING_AWAY, isReply=False)
+        except Exception:
+            logger.exception("Closing websocket %s failed", _client(protocol))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLOSE_HANDSHAKE_TIMEOUT
+    # Polled: Autobahn's own close event is a Deferred whose result others
+    # may still want, and the protocol's state is all that is needed.
+    while loop.time() < deadline and any(  # noqa: ASYNC110
+        protocol.state != _CLOSED for protocol in websockets
+    ):
+        await asyncio.sleep(0.05)
+
+
+_dropping: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Websockets a message was dropped for: later ones are dropped silently."""
+
+
+def _drop(protocol: Any, message: dict[str, Any]) -> None:
+    if message.get("type") != "websocket.send" or protocol in _dropping:
+        return
+    _dropping.add(protocol)
+    logger.info(
+        "Dropping messages for websocket %s [%s]: the connection is closing",
+        getattr(protocol, "path", b"?").decode("ascii", "replace"),
+        _client(protocol),
+    )
+
+
+def _client(protocol: Any) -> str:
+    address = getattr(protocol, "client_addr", None)
+    return f"{address[0]}:{address[1]}" if address else "?"
 
 
 def _exit_if_still_running(timeout: float) -> None:

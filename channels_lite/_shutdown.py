@@ -33,6 +33,14 @@ async def shut_down(
     ``close_timeout`` seconds; failures are logged. Never raises.
     """
     await stop_instances(instances, close_timeout=close_timeout)
+    await close_layers(close_timeout=close_timeout)
+
+
+async def close_layers(*, close_timeout: float) -> None:
+    """Close every channel layer built in this process, each within a bound.
+
+    Failures are logged. Never raises.
+    """
     for alias, layer in list(channel_layers.backends.items()):
         try:
             async with asyncio.timeout(close_timeout):

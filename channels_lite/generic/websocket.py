@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from channels_lite._utils import (
     Steps,
@@ -425,8 +425,39 @@ class AsyncWebsocketConsumer(_WebsocketMixin):
         """Clean up after the connection closed with ``code``; no-op by default."""
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (set allow_nan = True to accept it)")
+
+
+# Built once: json.loads and json.dumps build a new decoder or encoder on
+# every call that passes an option. Keyed by allow_nan.
+_DECODERS = {
+    False: json.JSONDecoder(parse_constant=_reject_constant),
+    True: json.JSONDecoder(),
+}
+_ENCODERS = {False: json.JSONEncoder(allow_nan=False), True: json.JSONEncoder()}
+
+
+def _decode(text_data: str, *, allow_nan: bool) -> Any:
+    return _DECODERS[bool(allow_nan)].decode(text_data)
+
+
+def _encode(content: Any, *, allow_nan: bool) -> str:
+    return _ENCODERS[bool(allow_nan)].encode(content)
+
+
 class _JsonMixin(_WebsocketMixin):
     """The JSON logic shared by the two JSON consumers."""
+
+    allow_nan: ClassVar[bool] = False
+    """Whether ``NaN``, ``Infinity`` and ``-Infinity`` are accepted and sent.
+
+    They are not JSON (RFC 8259), and strict parsers such as browsers'
+    ``JSON.parse`` reject them. By default a frame containing one is invalid
+    JSON (see ``receive_invalid_json``), and :meth:`encode_json` raises
+    :exc:`ValueError` for content holding a float that is not finite. Set it
+    to ``True`` for Channels' behaviour (Python's ``json`` defaults).
+    """
 
     decode_json: Callable[[str], Any]
     receive_json: Callable[..., Any]
@@ -470,7 +501,9 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
     raise :exc:`ValueError` (closing with 1011). Text that is not JSON goes to
     :meth:`receive_invalid_json`, which closes with 1007 by default (4007
     under daphne, which sends no close code from 1001 to 2999); under the
-    test communicators it raises the decoding error, as in Channels.
+    test communicators it raises the decoding error, as in Channels. ``NaN``
+    and ``Infinity`` are neither accepted nor sent unless :attr:`allow_nan`
+    is set.
     """
 
     def receive(
@@ -501,13 +534,20 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
 
     @classmethod
     def decode_json(cls, text_data: str) -> Any:
-        """Decode a text frame; raise :exc:`ValueError` if it is not valid."""
-        return json.loads(text_data)
+        """Decode a text frame; raise :exc:`ValueError` if it is not valid.
+
+        ``NaN`` and ``Infinity`` are invalid unless :attr:`allow_nan` is set.
+        """
+        return _decode(text_data, allow_nan=cls.allow_nan)
 
     @classmethod
     def encode_json(cls, content: Any) -> str:
-        """Encode ``content`` as JSON text."""
-        return json.dumps(content)
+        """Encode ``content`` as JSON text.
+
+        Raises :exc:`ValueError` for a float that is not finite, unless
+        :attr:`allow_nan` is set.
+        """
+        return _encode(content, allow_nan=cls.allow_nan)
 
 
 class AsyncJsonWebsocketConsumer(_JsonMixin, AsyncWebsocketConsumer):
@@ -545,10 +585,17 @@ class AsyncJsonWebsocketConsumer(_JsonMixin, AsyncWebsocketConsumer):
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:
-        """Decode a text frame; raise :exc:`ValueError` if it is not valid."""
-        return json.loads(text_data)
+        """Decode a text frame; raise :exc:`ValueError` if it is not valid.
+
+        ``NaN`` and ``Infinity`` are invalid unless :attr:`allow_nan` is set.
+        """
+        return _decode(text_data, allow_nan=cls.allow_nan)
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:
-        """Encode ``content`` as JSON text."""
-        return json.dumps(content)
+        """Encode ``content`` as JSON text.
+
+        Raises :exc:`ValueError` for a float that is not finite, unless
+        :attr:`allow_nan` is set.
+        """
+        return _encode(content, allow_nan=cls.allow_nan)

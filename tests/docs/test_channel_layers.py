@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
+from channels_lite.testing import WebsocketCommunicator
 from tests.docs._examples import load_example, load_settings
 
 
@@ -131,3 +134,64 @@ def test_redis_settings_build_a_redis_layer() -> None:
         True,
     )
     assert layer.get_capacity("specific.abc!def") == 200
+
+
+@pytest.mark.usefixtures("layers")
+async def test_retried_group_send_reaches_the_consumer_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = load_example("channel_layers/retries.py")
+    layer = get_channel_layer()
+    assert layer is not None
+    deliver = layer.group_send
+    failures = [ChannelLayerUnavailable("Redis timed out")]
+
+    async def delivered_then_timed_out(group: str, message: dict[str, Any]) -> None:
+        # What a Redis that froze and resumed does: the first attempt is
+        # delivered, yet the sender sees it fail.
+        await deliver(group, message)
+        if failures:
+            raise failures.pop()
+
+    monkeypatch.setattr(layer, "group_send", delivered_then_timed_out)
+    communicator = WebsocketCommunicator(module.RoomConsumer.as_asgi(), "/room/")
+    assert (await communicator.connect(5))[0]
+    assert await module.announce("room", "hello", delay=0) is True
+    assert await communicator.receive_json_from(5) == {"text": "hello"}
+    assert await communicator.receive_nothing(0.2)
+    await communicator.disconnect(timeout=5)
+
+
+@pytest.mark.usefixtures("layers")
+async def test_announce_gives_up_after_its_attempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = load_example("channel_layers/retries.py")
+    layer = get_channel_layer()
+    calls: list[dict[str, Any]] = []
+
+    async def unavailable(group: str, message: dict[str, Any]) -> None:
+        calls.append(message)
+        raise ChannelLayerUnavailable("Redis is down")
+
+    monkeypatch.setattr(layer, "group_send", unavailable)
+    assert await module.announce("room", "hello", attempts=3, delay=0) is False
+    assert len(calls) == 3
+    assert len({message["id"] for message in calls}) == 1
+
+
+async def test_room_consumer_forgets_the_oldest_ids() -> None:
+    module = load_example("channel_layers/retries.py")
+    consumer = module.RoomConsumer()
+    consumer.remembered = 2
+    consumer.seen = collections.OrderedDict()
+    sent: list[Any] = []
+
+    async def send_json(content: Any) -> None:
+        sent.append(content)
+
+    consumer.send_json = send_json
+    for id_ in ["a", "b", "c", "a"]:
+        await consumer.room_message({"type": "room.message", "id": id_, "text": id_})
+    assert sent == [{"text": "a"}, {"text": "b"}, {"text": "c"}, {"text": "a"}]
+    assert list(consumer.seen) == ["c", "a"]

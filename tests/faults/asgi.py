@@ -19,6 +19,7 @@ from channels_lite.types import ASGIApp  # noqa: E402
 from tests.e2e.asgi import echo  # noqa: E402
 from tests.faults._census import census_view, counted  # noqa: E402
 from tests.faults.consumers import (  # noqa: E402
+    FloodConsumer,
     FragileConsumer,
     JsonEchoConsumer,
     RelayConsumer,
@@ -48,6 +49,7 @@ application = ProtocolTypeRouter(
                 route("fragile/", counted(FragileConsumer.as_asgi())),
                 route("fragile-sync/", counted(SyncFragileConsumer.as_asgi())),
                 route("relay/", counted(RelayConsumer.as_asgi())),
+                route("flood/", counted(FloodConsumer.as_asgi())),
                 route("room/", counted(RoomConsumer.as_asgi())),
                 route("room-sync/", counted(SyncRoomConsumer.as_asgi())),
                 route("room-stuck/", counted(StuckRoomConsumer.as_asgi())),

@@ -197,3 +197,29 @@ class SyncStuckRoomConsumer(SyncRoomConsumer):
             self.send(text_data="blocking")
             threading.Event().wait()
         super().receive(text_data=text_data, bytes_data=bytes_data)
+
+
+CHUNK = 64 * 1024
+
+
+class FloodConsumer(AsyncWebsocketConsumer):
+    """Send what the client asks for, whether or not it reads.
+
+    ``"flood BYTES"`` sends BYTES bytes in binary frames of CHUNK bytes, with
+    a pause between frames so the server can process incoming frames, then
+    ``"flooded"``; ``"later"`` waits a moment, then sends ``"late"``.
+    """
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        """Run the command in ``text_data``."""
+        command, _, argument = (text_data or "").partition(" ")
+        if command == "flood":
+            for _ in range(int(argument) // CHUNK):
+                await self.send(bytes_data=b"x" * CHUNK)
+                await asyncio.sleep(0)
+            await self.send(text_data="flooded")
+        elif command == "later":
+            await asyncio.sleep(0.5)
+            await self.send(text_data="late")

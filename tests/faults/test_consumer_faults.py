@@ -61,6 +61,8 @@ async def _logged(server: DaphneServer, offset: int, text: str) -> str:
         pytest.param("", id="empty"),
         pytest.param("[" * 100_000 + "]" * 100_000, id="nested-too-deep"),
         pytest.param('{"a": NaN', id="truncated"),
+        pytest.param('{"a": NaN}', id="nan"),
+        pytest.param("[Infinity, -Infinity]", id="infinity"),
     ],
 )
 @pytest.mark.parametrize("path", JSON_PATHS)
@@ -89,6 +91,18 @@ async def test_valid_json_after_an_invalid_one_elsewhere_is_echoed(
             assert await _closed_with(bad) == 4007
         await good.send(json.dumps({"still": ["here", 1]}))
         assert json.loads(await good.recv()) == {"still": ["here", 1]}
+
+
+@pytest.mark.parametrize("path", JSON_PATHS)
+async def test_json_consumer_never_sends_a_non_finite_number(
+    daphne_server: DaphneFactory, path: str
+) -> None:
+    server = daphne_server(APP)
+    async with asyncio.timeout(TIMEOUT), connect(server.ws_url(path)) as ws:
+        # Valid JSON that Python decodes to infinity: echoing it would send
+        # "Infinity", which JSON.parse rejects.
+        await ws.send('{"big": 1e999}')
+        assert await _closed_with(ws) == 1011
 
 
 @pytest.mark.parametrize("path", JSON_PATHS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -122,6 +123,40 @@ async def test_timed_out_send_is_not_retried(
         with pytest.raises(ChannelLayerUnavailable, match="is unavailable"):
             await layer.send("test.channel", MESSAGE)
     assert _accepted_connections(silent_listener) == 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda layer, channel: layer.send(channel, MESSAGE), id="send"),
+        pytest.param(
+            lambda layer, channel: layer.group_send("room", MESSAGE), id="group_send"
+        ),
+    ],
+)
+async def test_call_timed_out_on_a_frozen_redis_is_delivered_when_it_resumes(
+    own_redis: RedisServer,
+    make_layer: Callable[..., RedisChannelLayer],
+    call: Callable[[RedisChannelLayer, str], Any],
+) -> None:
+    # docs/topics/channel-layers.rst: a timeout does not mean "not delivered".
+    receiver = make_layer(hosts=[own_redis.url])
+    sender = make_layer(hosts=[{"address": own_redis.url, "socket_timeout": 0.5}])
+    channel = await receiver.new_channel()
+    await receiver.group_add("room", channel)
+    # Connected and scripts loaded: the call itself is what Redis receives.
+    await sender.send("warm.up", MESSAGE)
+    await sender.group_send("warm.up", MESSAGE)
+    assert own_redis.process is not None
+    own_redis.process.send_signal(signal.SIGSTOP)
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            with pytest.raises(ChannelLayerUnavailable, match="is unavailable"):
+                await call(sender, channel)
+    finally:
+        own_redis.process.send_signal(signal.SIGCONT)
+    async with asyncio.timeout(TIMEOUT):
+        assert await receiver.receive(channel) == MESSAGE
 
 
 async def test_send_after_restart_restores_memberships_first(

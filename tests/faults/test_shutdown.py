@@ -139,6 +139,24 @@ async def test_signal_runs_disconnect_of_every_consumer(
     assert log.count("RoomConsumer disconnected with code 1001") == CLIENTS
 
 
+@pytest.mark.parametrize("path", ["/room/", "/room-stuck/"])
+@pytest.mark.parametrize("how", SERVERS)
+async def test_sigterm_closes_every_websocket_with_1001(
+    start: Start, how: str, path: str
+) -> None:
+    server = start(how)
+    async with contextlib.AsyncExitStack() as stack, asyncio.timeout(TIMEOUT):
+        clients = await _clients(stack, server, path)
+        server.process.send_signal(signal.SIGTERM)
+        for ws in clients:
+            with pytest.raises(ConnectionClosed) as caught:
+                await ws.recv()
+            assert caught.value.rcvd is not None, "closed without a close frame"
+            assert caught.value.rcvd.code == 1001
+        await asyncio.to_thread(server.process.wait, TIMEOUT)
+    assert server.process.returncode == 0
+
+
 @pytest.mark.parametrize("how", SERVERS)
 async def test_sigterm_leaves_no_group_membership(
     start: Start, how: str, redis: RedisServer

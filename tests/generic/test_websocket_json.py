@@ -36,6 +36,14 @@ class SyncJsonEcho(JsonWebsocketConsumer):
             self.send_json(content)
 
 
+class AsyncLenient(AsyncJsonEcho):
+    allow_nan = True
+
+
+class SyncLenient(SyncJsonEcho):
+    allow_nan = True
+
+
 class AsyncPolite(AsyncJsonEcho):
     async def receive_invalid_json(self, text_data: str, error: Exception) -> None:
         await self.send_json({"error": "invalid json", "length": len(text_data)})
@@ -140,6 +148,68 @@ async def test_json_invalid_text_logs_warning_and_closes_1007(
     await communicator.disconnect(code=1007, timeout=TIMEOUT)
 
 
+NON_FINITE = [
+    pytest.param("NaN", id="nan"),
+    pytest.param('{"x": Infinity}', id="infinity"),
+    pytest.param("[1, -Infinity]", id="minus-infinity"),
+]
+
+
+@pytest.mark.parametrize("consumer", pair(AsyncJsonEcho, SyncJsonEcho))
+@pytest.mark.parametrize("text", NON_FINITE)
+async def test_json_non_finite_numbers_are_invalid_json(
+    consumer: type[AsyncConsumer], text: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    communicator = await connected(consumer, raise_handler_errors=False)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        await communicator.send_to(text_data=text)
+        assert await communicator.receive_output(TIMEOUT) == {
+            "type": "websocket.close",
+            "code": 1007,
+        }
+    [record] = caplog.records
+    assert "is not valid JSON (set allow_nan = True" in record.getMessage()
+    await communicator.disconnect(code=1007, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("consumer", pair(AsyncJsonEcho, SyncJsonEcho))
+async def test_json_non_finite_number_raises_under_the_communicator(
+    consumer: type[AsyncConsumer],
+) -> None:
+    communicator = await connected(consumer)
+    await communicator.send_to(text_data='{"x": NaN}')
+    with pytest.raises(ValueError, match="NaN is not valid JSON"):
+        await communicator.receive_json_from(TIMEOUT)
+
+
+@pytest.mark.parametrize("consumer", pair(AsyncJsonEcho, SyncJsonEcho))
+async def test_json_non_finite_float_is_never_sent(
+    consumer: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
+) -> None:
+    communicator = await connected(consumer, raise_handler_errors=False)
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        # 1e999 is valid JSON that Python decodes to infinity.
+        await communicator.send_to(text_data='{"x": 1e999}')
+        assert await communicator.receive_output(TIMEOUT) == {
+            "type": "websocket.close",
+            "code": 1011,
+        }
+    [record] = caplog.records
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], ValueError)
+    await communicator.disconnect(code=1011, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("consumer", pair(AsyncLenient, SyncLenient))
+async def test_json_allow_nan_accepts_and_sends_non_finite_numbers(
+    consumer: type[AsyncConsumer],
+) -> None:
+    communicator = await connected(consumer)
+    await communicator.send_to(text_data="[NaN, Infinity, -Infinity]")
+    assert await communicator.receive_from(TIMEOUT) == "[NaN, Infinity, -Infinity]"
+    await communicator.disconnect(timeout=TIMEOUT)
+
+
 @pytest.mark.parametrize("consumer", pair(AsyncJsonEcho, SyncJsonEcho))
 async def test_json_invalid_text_is_not_logged(
     consumer: type[AsyncConsumer], caplog: pytest.LogCaptureFixture
@@ -217,3 +287,17 @@ async def test_json_async_codec_hooks_are_coroutines() -> None:
 def test_json_sync_codec_hooks_are_plain() -> None:
     assert JsonWebsocketConsumer.decode_json("[1]") == [1]
     assert JsonWebsocketConsumer.encode_json([1]) == "[1]"
+
+
+async def test_json_async_codec_hooks_refuse_non_finite_numbers() -> None:
+    with pytest.raises(ValueError, match="Infinity is not valid JSON"):
+        await AsyncJsonWebsocketConsumer.decode_json("Infinity")
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        await AsyncJsonWebsocketConsumer.encode_json(float("nan"))
+
+
+def test_json_sync_codec_hooks_refuse_non_finite_numbers() -> None:
+    with pytest.raises(ValueError, match="NaN is not valid JSON"):
+        JsonWebsocketConsumer.decode_json("[NaN]")
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        JsonWebsocketConsumer.encode_json([float("-inf")])

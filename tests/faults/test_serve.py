@@ -1,0 +1,263 @@
+"""What ``python -m channels_lite.serve`` adds to daphne, through real sockets.
+
+The server is daphne with :class:`channels_lite._daphne.GracefulServer`, the
+one ``manage.py runserver`` also uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests._net import HOST
+from tests.e2e.conftest import DaphneServer, start_server, stop_daphne
+from tests.faults._probes import TIMEOUT, echoes, until
+from tests.faults._wire import (
+    OPCODE_CLOSE,
+    OPCODE_TEXT,
+    Connection,
+    frame,
+    is_dropped,
+    open_websocket,
+)
+
+pytestmark = pytest.mark.e2e
+
+APP = "tests.faults.asgi:application"
+# More than loopback's socket buffers take, so the server holds some of it.
+FLOOD = 16 * 1024 * 1024
+
+
+# CHANNELS_LITE_HANDSHAKE_TIMEOUT and _MAX_SEND_BUFFER in settings_limits.
+HANDSHAKE_TIMEOUT = 1
+SEND_BUFFER = 1024 * 1024
+PER_CLIENT = 6
+LIMITS = "tests.faults.settings_limits"
+
+
+def _start(how: str, log_dir: Path, env: dict[str, str]) -> DaphneServer:
+    """Start ``how`` (``serve`` or ``runserver``) with the tight limits."""
+    log = log_dir / f"{how}.log"
+    env = {"DJANGO_SETTINGS_MODULE": LIMITS, **env}
+
+    def command(port: int) -> Sequence[str]:
+        if how == "serve":
+            return ["-m", "channels_lite.serve", "-b", HOST, "-p", str(port), APP]
+        return ["-m", "django", "runserver", "--noreload", f"{HOST}:{port}"]
+
+    return start_server(command, log, env=env)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+    """A server that buffers without bound what clients leave unread."""
+    env = {"CHANNELS_LITE_FAULTS_UNBOUNDED": "1"}
+    started = _start("serve", tmp_path_factory.mktemp("serve"), env)
+    yield started
+    stop_daphne(started.process)
+
+
+@pytest.fixture(scope="module", params=["serve", "runserver"])
+def limited(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DaphneServer]:
+    """A server whose handshake timeout is HANDSHAKE_TIMEOUT seconds."""
+    started = _start(request.param, tmp_path_factory.mktemp("limited"), {})
+    yield started
+    stop_daphne(started.process)
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+    """A server that lets one address hold PER_CLIENT connections."""
+    env = {"CHANNELS_LITE_FAULTS_PER_CLIENT": str(PER_CLIENT)}
+    started = _start("serve", tmp_path_factory.mktemp("capped"), env)
+    yield started
+    stop_daphne(started.process)
+
+
+@contextlib.asynccontextmanager
+async def _connections(
+    port: int, count: int, head: bytes
+) -> AsyncIterator[list[Connection]]:
+    """Open ``count`` connections that each send ``head``; close them after."""
+    opened: list[Connection] = []
+    try:
+        for _ in range(count):
+            reader, writer = await asyncio.open_connection(HOST, port)
+            opened.append((reader, writer))
+            writer.write(head)
+        yield opened
+    finally:
+        for _, writer in opened:
+            writer.close()
+
+
+def _log_after(server: DaphneServer, offset: int) -> str:
+    return server.log.read_bytes()[offset:].decode(errors="replace")
+
+
+async def test_send_to_a_closing_websocket_is_one_info_line(
+    server: DaphneServer,
+) -> None:
+    offset = server.log.stat().st_size
+    async with asyncio.timeout(TIMEOUT):
+        _, writer = await open_websocket(server.port, "/flood/")
+        # The client reads nothing, so the server is still sending the flood
+        # when the close arrives, and stays "closing" until the client reads.
+        writer.write(frame(OPCODE_TEXT, f"flood {FLOOD}".encode()))
+        await asyncio.sleep(0.5)
+        writer.write(frame(OPCODE_TEXT, b"later"))
+        writer.write(frame(OPCODE_CLOSE, struct.pack("!H", 1000)))
+        # "later" sends after half a second, while the websocket closes.
+        await asyncio.sleep(1.5)
+        writer.close()
+    figures = await until(server, lambda figures: figures["live"] == 0)
+    assert figures["live"] == 0
+    output = _log_after(server, offset)
+    [line] = [line for line in output.splitlines() if "Dropping messages" in line]
+    assert " INFO " in line
+    assert "for websocket /flood/ [127.0.0.1:" in line
+    assert "Traceback" not in output
+    assert "closed protocol" not in output
+    assert await echoes(server)
+
+
+UNFINISHED = [
+    pytest.param(b"", id="silent"),
+    pytest.param(b"GET /echo/ HTTP/1.1\r\n", id="request-line-only"),
+    pytest.param(
+        b"GET /echo/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n",
+        id="unfinished-upgrade",
+    ),
+]
+
+
+@pytest.mark.parametrize("head", UNFINISHED)
+async def test_unfinished_handshakes_are_dropped_after_the_timeout(
+    limited: DaphneServer, head: bytes
+) -> None:
+    async with (
+        _connections(limited.port, 20, head) as held,
+        asyncio.timeout(HANDSHAKE_TIMEOUT + 10),
+    ):
+        for reader, _ in held:
+            assert await is_dropped(reader)
+    assert await echoes(limited)
+
+
+async def test_handshake_timeout_is_not_reset_by_trickling_bytes(
+    limited: DaphneServer,
+) -> None:
+    # A slowloris client: a header byte every 0.2 s keeps an idle timer alive.
+    head = b"GET /echo/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    async with _connections(limited.port, 1, head) as [(reader, writer)]:
+
+        async def trickle() -> None:
+            while True:
+                writer.write(b"X")
+                await asyncio.sleep(0.2)
+
+        async with (
+            asyncio.TaskGroup() as group,
+            asyncio.timeout(HANDSHAKE_TIMEOUT + 10),
+        ):
+            task = group.create_task(trickle())
+            assert await is_dropped(reader)
+            task.cancel()
+
+
+async def test_handshake_timeout_spares_open_websockets(limited: DaphneServer) -> None:
+    async with asyncio.timeout(TIMEOUT), connect(limited.ws_url("/echo/")) as ws:
+        await asyncio.sleep(HANDSHAKE_TIMEOUT + 2)
+        await ws.send("still here")
+        assert await ws.recv() == "still here"
+
+
+async def test_handshake_timeout_spares_a_slow_request_body(
+    limited: DaphneServer,
+) -> None:
+    head = (
+        b"POST /census/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Length: 4\r\nConnection: close\r\n\r\n"
+    )
+    async with (
+        _connections(limited.port, 1, head) as [(reader, writer)],
+        asyncio.timeout(TIMEOUT),
+    ):
+        await asyncio.sleep(HANDSHAKE_TIMEOUT + 2)
+        writer.write(b"body")
+        response = await reader.read()
+    assert response.startswith(b"HTTP/1.1 200 ")
+
+
+async def test_connections_per_client_are_capped(capped: DaphneServer) -> None:
+    async with contextlib.AsyncExitStack() as stack, asyncio.timeout(TIMEOUT):
+        held = [
+            await stack.enter_async_context(connect(capped.ws_url("/echo/")))
+            for _ in range(PER_CLIENT)
+        ]
+        reader, writer = await asyncio.open_connection(HOST, capped.port)
+        assert await is_dropped(reader)
+        writer.close()
+        await held.pop().close()
+        # The refused address may connect again once it holds fewer.
+        assert await until_echoes(capped)
+    output = capped.log.read_text()
+    assert "Refused a connection from 127.0.0.1: it holds 6 already" in output
+
+
+async def until_echoes(server: DaphneServer) -> bool:
+    """Retry the echo probe until the server has seen a connection close."""
+    for _ in range(50):
+        with contextlib.suppress(OSError, ConnectionClosed):
+            if await echoes(server):
+                return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def _log_has(server: DaphneServer, offset: int, text: str) -> str:
+    """Wait until the server's output after ``offset`` contains ``text``."""
+    while True:
+        output = _log_after(server, offset)
+        if text in output:
+            return output
+        await asyncio.sleep(0.1)
+
+
+async def _read_until_closed(ws: ClientConnection) -> ConnectionClosed:
+    """Read everything the server sent; return how the connection closed."""
+    try:
+        while True:
+            await ws.recv()
+    except ConnectionClosed as closed:
+        return closed
+
+
+async def test_client_that_does_not_read_is_closed_with_1008(
+    limited: DaphneServer,
+) -> None:
+    offset = limited.log.stat().st_size
+    async with asyncio.timeout(TIMEOUT):
+        # max_queue=1: the client stops reading from its socket at once.
+        async with connect(limited.ws_url("/flood/"), max_queue=1) as slow:
+            await slow.send(f"flood {FLOOD}")
+            output = await _log_has(limited, offset, "Closing websocket /flood/")
+            assert await echoes(limited)
+            # Reading now, the client gets what was queued, then the close.
+            closed = await _read_until_closed(slow)
+    assert closed.rcvd is not None, "dropped without a close frame"
+    assert closed.rcvd.code == 1008
+    [line] = [line for line in output.splitlines() if "Closing websocket" in line]
+    assert "[127.0.0.1:" in line
+    assert f"CHANNELS_LITE_MAX_SEND_BUFFER ({SEND_BUFFER})" in line
+    figures = await until(limited, lambda figures: figures["live"] == 0)
+    assert figures["live"] == 0

@@ -1,0 +1,117 @@
+"""GracefulServer's hooks into daphne, in process (see also tests/faults/)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from daphne.http_protocol import HTTPFactory
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+
+from channels_lite import _daphne
+from channels_lite._daphne import GracefulServer, close_websockets
+from channels_lite._limits import BoundedWebSocketProtocol, LimitedHTTPFactory
+from channels_lite.types import Receive, Scope, Send
+
+LOGGER = "channels_lite._daphne"
+
+
+async def _app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Never called: the servers here never run."""
+
+
+def _server() -> GracefulServer:
+    return GracefulServer(application=_app, endpoints=["tcp:port=0"])
+
+
+def _websocket(state: int) -> BoundedWebSocketProtocol:
+    protocol = BoundedWebSocketProtocol()
+    protocol.state = state
+    protocol.path = b"/ws/"
+    protocol.client_addr = ["127.0.0.1", 5000]
+    return protocol
+
+
+def test_http_factory_gets_the_limits() -> None:
+    server = _server()
+    server.http_factory = HTTPFactory(server)
+    assert isinstance(server.http_factory, LimitedHTTPFactory)
+
+
+def test_unknown_http_factory_is_kept_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = _server()
+    other = object()
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        server.http_factory = other
+    assert server.http_factory is other
+    assert "connection limits are off" in caplog.text
+
+
+def test_websocket_factory_gets_the_bounded_protocol() -> None:
+    server = _server()
+    server.ws_factory = WebSocketFactory(server)
+    assert server.ws_factory.protocol is BoundedWebSocketProtocol
+
+
+def test_unknown_websocket_protocol_is_kept_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = _server()
+    factory = WebSocketFactory(server)
+    factory.protocol = type("Other", (WebSocketProtocol,), {})
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        server.ws_factory = factory
+    assert factory.protocol.__name__ == "Other"
+    assert "unread data is unbounded" in caplog.text
+
+
+async def test_sends_to_a_closing_websocket_are_dropped_with_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = _server()
+    protocol = _websocket(WebSocketProtocol.STATE_CLOSING)
+    message = {"type": "websocket.send", "text": "late"}
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        await server.handle_reply(protocol, message)
+        await server.handle_reply(protocol, message)
+        await server.handle_reply(protocol, {"type": "websocket.close"})
+    [record] = caplog.records
+    assert record.getMessage() == (
+        "Dropping messages for websocket /ws/ [127.0.0.1:5000]: "
+        "the connection is closing"
+    )
+
+
+async def test_close_websockets_sends_1001_to_open_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_daphne, "CLOSE_HANDSHAKE_TIMEOUT", 0.2)
+    sent: list[tuple[int, Any]] = []
+
+    def send_close_frame(self: Any, code: int, isReply: bool) -> None:
+        sent.append((code, isReply))
+        self.state = WebSocketProtocol.STATE_CLOSED
+
+    monkeypatch.setattr(BoundedWebSocketProtocol, "sendCloseFrame", send_close_frame)
+    open_ = _websocket(WebSocketProtocol.STATE_OPEN)
+    closing = _websocket(WebSocketProtocol.STATE_CLOSING)
+    await close_websockets([open_, closing, object()])
+    assert sent == [(1001, False)]
+    assert open_.state == WebSocketProtocol.STATE_CLOSED
+
+
+async def test_close_websockets_waits_a_bounded_time_for_silent_clients(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(_daphne, "CLOSE_HANDSHAKE_TIMEOUT", 0.2)
+
+    def fails(self: Any, code: int, isReply: bool) -> None:
+        raise RuntimeError("transport gone")
+
+    monkeypatch.setattr(BoundedWebSocketProtocol, "sendCloseFrame", fails)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        await close_websockets([_websocket(WebSocketProtocol.STATE_OPEN)])
+    assert "Closing websocket 127.0.0.1:5000 failed" in caplog.text
