@@ -22,6 +22,9 @@ class Implementation:
     name: str
     prefix: str
     redis_backend: str
+    #: The module run with ``python -m`` to serve it: each implementation's
+    #: documented production server.
+    server: str
 
     @property
     def memory_backend(self) -> str:
@@ -66,11 +69,14 @@ CHANNELS = Implementation(
     name="channels",
     prefix="channels",
     redis_backend="channels_redis.core.RedisChannelLayer",
+    server="daphne",
 )
 LITE = Implementation(
     name="channels_lite",
     prefix="channels_lite",
     redis_backend="channels_lite.layers.redis.RedisChannelLayer",
+    # daphne with channels_lite's per-connection limits and graceful shutdown.
+    server="channels_lite.serve",
 )
 IMPLEMENTATIONS = (CHANNELS, LITE)
 

@@ -210,7 +210,11 @@ def _workloads(scale: Scale) -> tuple[str, list[str]]:
     lead = (
         "Every message carries a 64-byte payload, all traffic stays on "
         "127.0.0.1, and the harness starts and stops its own redis-server and "
-        "daphne processes (``benchmarks/`` in the repository)."
+        "server processes (``benchmarks/`` in the repository). Each "
+        "implementation runs under its documented production server: Channels "
+        "under ``daphne``, channels_lite under ``python -m channels_lite.serve`` "
+        "(daphne with channels_lite's per-connection limits and graceful "
+        "shutdown), so the websocket rows include what those limits cost."
     )
     items = [
         f"**layer**: {scale.layer_messages:,} messages on one channel, sent "
@@ -228,9 +232,10 @@ def _workloads(scale: Scale) -> tuple[str, list[str]]:
         f"consumer; {scale.connect_cycles:,} connect / echo / close cycles; a "
         f"{scale.chat_members}-member group chat over the Redis layer where "
         f"each member posts {scale.chat_messages} messages, one at a time; and "
-        "a bare ASGI echo app on the same daphne, the ceiling the server "
-        "allows (its ratio shows the noise of the run).",
-        f"**memory**: daphne's RSS growth per connection with "
+        "a bare ASGI echo app on each implementation's server, the ceiling "
+        "the server allows (its ratio shows what channels_lite.serve's limits "
+        "cost, plus the noise of the run).",
+        f"**memory**: the server's RSS growth per connection with "
         f"{scale.idle_connections:,} idle connections open, and its RSS growth "
         f"over {scale.leak_cycles:,} connect/close cycles after "
         f"{leak_warm_up(scale.leak_cycles):,} warm-up cycles, read at "
