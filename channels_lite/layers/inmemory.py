@@ -323,6 +323,12 @@ class InMemoryChannelLayer(BaseChannelLayer):
             for group in list(self._memberships.get(channel, ())):
                 self._leave(group, channel)
 
+    def _current_members(self, group: str) -> set[str]:
+        """Return the members of ``group`` a group_send would reach now."""
+        with self._lock:
+            self._expire_members(group, monotonic())
+            return set(self.groups.get(group, ()))
+
     def _put(
         self, name: str, message: dict[str, Any], shared: bool, now: float
     ) -> bool:

@@ -11,6 +11,7 @@ import pytest
 
 from channels_lite.exceptions import ChannelFull
 from channels_lite.layers import InMemoryChannelLayer, inmemory
+from channels_lite.presence import group_members
 
 TIMEOUT = 5
 
@@ -510,3 +511,16 @@ async def test_unused_local_member_leaves_at_group_expiry(clock: Clock) -> None:
 
     assert layer.groups == {}
     assert (layer._memberships, layer._used_at) == ({}, {})
+
+
+async def test_group_members_lists_a_local_member_in_use(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(group_expiry=100)
+    channel = await layer.new_channel()
+    await layer.group_add("test-group", channel)
+    receiving = asyncio.create_task(layer.receive(channel))
+    await asyncio.sleep(0)
+    clock.advance(250)
+
+    assert await group_members(layer, "test-group") == {channel}
+
+    receiving.cancel()
