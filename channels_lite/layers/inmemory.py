@@ -135,8 +135,9 @@ class InMemoryChannelLayer(BaseChannelLayer):
     :meth:`send`); a channel whose messages expire unread is removed from its
     groups. A named channel's memberships end ``group_expiry`` seconds after
     the last :meth:`group_add`. A process-local channel (from
-    :meth:`new_channel`) stays in its groups while it is in use: a receiver
-    waits on it or took a message within the last ``group_expiry`` seconds.
+    :meth:`new_channel`) stays in its groups while it is in use: its consumer
+    holds it (:meth:`hold_channel`), a receiver waits on it, or one took a
+    message within the last ``group_expiry`` seconds.
     :meth:`group_send` skips members that are full, logs a warning and counts
     the skipped messages in ``stats["group_send_dropped"]``;
     ``stats["expired"]`` counts the messages that expired unread.
@@ -176,8 +177,10 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self.groups: dict[str, dict[str, float]] = {}
         self.stats: dict[str, int] = {"group_send_dropped": 0, "expired": 0}
         self._memberships: dict[str, set[str]] = {}
-        # When each process-local member last joined a group or took a message.
+        # When each process-local member last joined a group or took a message,
+        # and the channels whose consumer is running (hold_channel).
         self._used_at: dict[str, float] = {}
+        self._held: set[str] = set()
         self._deadlines: list[tuple[float, int, _Channel]] = []
         # When each group's oldest membership ends; one entry per group, so
         # groups nobody touches again still expire (no leak) at O(log n).
@@ -252,6 +255,18 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     async def close(self) -> None:
         """Do nothing: the layer holds no connections or tasks."""
+
+    def hold_channel(self, channel: str) -> None:
+        """Keep ``channel`` in its groups until :meth:`release_channel`."""
+        with self._lock:
+            self._held.add(channel)
+
+    def release_channel(self, channel: str) -> None:
+        """Remove ``channel``, whose consumer ended, from all its groups."""
+        with self._lock:
+            self._held.discard(channel)
+            for group in list(self._memberships.get(channel, ())):
+                self._leave(group, channel)
 
     async def group_add(self, group: str, channel: str) -> None:
         """Add ``channel`` to ``group``, or renew its membership."""
@@ -452,12 +467,15 @@ class InMemoryChannelLayer(BaseChannelLayer):
     def _in_use(self, channel: str, now: float) -> bool:
         """Return whether process-local ``channel`` still has its consumer.
 
-        It has while a receiver waits on it, or took a message (or joined a
-        group) within the last ``group_expiry`` seconds.
+        It has while its consumer holds it (:meth:`hold_channel`), a receiver
+        waits on it, or one took a message (or it joined a group) within the
+        last ``group_expiry`` seconds.
         """
         used_at = self._used_at.get(channel)
         if used_at is None:
             return False
+        if channel in self._held:
+            return True
         state = self.channels.get(channel)
         return bool(state and state.waiters) or now - used_at <= self.group_expiry
 

@@ -524,3 +524,28 @@ async def test_group_members_lists_a_local_member_in_use(clock: Clock) -> None:
     assert await group_members(layer, "test-group") == {channel}
 
     receiving.cancel()
+
+
+async def test_held_local_member_outlives_group_expiry_unused(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(group_expiry=100)
+    channel = await layer.new_channel()
+    layer.hold_channel(channel)
+    await layer.group_add("test-group", channel)
+    clock.advance(250)
+
+    await layer.group_send("test-group", {"type": "test.message"})
+
+    assert await receive(layer, channel) == {"type": "test.message"}
+
+
+async def test_released_channel_leaves_its_groups_at_once(
+    layer: InMemoryChannelLayer,
+) -> None:
+    channel = await layer.new_channel()
+    layer.hold_channel(channel)
+    for group in ("test-a", "test-b"):
+        await layer.group_add(group, channel)
+
+    layer.release_channel(channel)
+
+    assert (layer.groups, layer._memberships, layer._held) == ({}, {}, set())

@@ -91,8 +91,8 @@ class RedisChannelLayer(BaseChannelLayer):
     * ``group_expiry``: seconds a membership lasts after its ``group_add``
       (default 86400), for named channels and for process-local channels of
       other processes. A process-local channel of this process stays in its
-      groups while its consumer is in use (see ``member_timeout``); one that
-      nobody has received on for ``group_expiry`` seconds leaves them.
+      groups while its consumer is in use (see ``member_timeout``): held by
+      a running consumer, or received on within ``group_expiry`` seconds.
     * ``member_timeout``: seconds the memberships of this process's channels
       outlast the process (default 30): they are renewed every third of it,
       so those of a process that died end within ``member_timeout``.
@@ -156,6 +156,8 @@ class RedisChannelLayer(BaseChannelLayer):
         # was last seen in use.
         self._memberships: dict[str, set[str]] = {}
         self._alive_at: dict[str, float] = {}
+        # The channels whose consumer is running (hold_channel).
+        self._held: set[str] = set()
 
     def __repr__(self) -> str:
         hosts = ", ".join(host.label for host in self.hosts)
@@ -308,6 +310,19 @@ class RedisChannelLayer(BaseChannelLayer):
 
     close_pools = close
 
+    def hold_channel(self, channel: str) -> None:
+        """Keep renewing ``channel``'s groups until :meth:`release_channel`."""
+        self._held.add(channel)
+
+    def release_channel(self, channel: str) -> None:
+        """Stop renewing ``channel``'s groups: its consumer ended.
+
+        Memberships it did not leave end within ``member_timeout`` seconds.
+        """
+        self._held.discard(channel)
+        self._memberships.pop(channel, None)
+        self._alive_at.pop(channel, None)
+
     # Groups extension
 
     async def group_add(self, group: str, channel: str) -> None:
@@ -401,16 +416,17 @@ class RedisChannelLayer(BaseChannelLayer):
     def _live_memberships(self) -> dict[int, list[tuple[str, str]]]:
         """Group the memberships to renew by host, forgetting unused channels.
 
-        A channel is in use while a consumer waits on it or has taken a
-        message since the previous renewal; one unused for ``group_expiry``
-        seconds lost its consumer without leaving its groups.
+        A channel is in use while its consumer holds it, a receiver waits on
+        it, or one has taken a message since the previous renewal; one unused
+        for ``group_expiry`` seconds lost its consumer without leaving its
+        groups.
         """
         now, window = monotonic(), float(self.group_expiry)
         by_shard: dict[int, list[tuple[str, str]]] = defaultdict(list)
         for channel, groups in list(self._memberships.items()):
             queue = self.non_local_name(channel)
             inbox = self._inboxes.get(queue)
-            if inbox is not None and inbox.in_use(channel):
+            if channel in self._held or (inbox is not None and inbox.in_use(channel)):
                 self._alive_at[channel] = now
             elif now - self._alive_at.get(channel, now) > window:
                 del self._memberships[channel]

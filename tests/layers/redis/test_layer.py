@@ -544,3 +544,19 @@ async def test_member_timeout_defaults_to_thirty_seconds(
 def test_member_timeout_must_be_positive(value: float) -> None:
     with pytest.raises(ValueError, match="member_timeout must be a positive number"):
         RedisChannelLayer(member_timeout=value)
+
+
+async def test_held_channel_stays_in_its_groups_without_receiving(
+    make_layer: LayerFactory,
+) -> None:
+    layer = make_layer(group_expiry=1, member_timeout=MEMBER_TIMEOUT)
+    channel = await layer.new_channel()
+    layer.hold_channel(channel)
+    await layer.group_add("room", channel)
+    # Longer than group_expiry and member_timeout, and nobody receives.
+    await asyncio.sleep(3)
+
+    assert await group_members(layer, "room") == {channel}
+
+    layer.release_channel(channel)
+    assert await members_after(layer, "room", set(), MEMBER_TIMEOUT + SLACK) == set()
