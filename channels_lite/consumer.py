@@ -57,6 +57,10 @@ def get_handler_name(message: Mapping[str, Any]) -> str:
     return name
 
 
+def _no_hook(channel: str) -> None:
+    """Stand in for a layer hook that a layer does not have."""
+
+
 async def _nothing_queued() -> None:
     """Return at once: an async consumer's sends are never queued."""
 
@@ -164,12 +168,19 @@ class AsyncConsumer:
             self.channel_name = await layer.new_channel()
             self.channel_receive = functools.partial(layer.receive, self.channel_name)
             sources.append(self.channel_receive)
-        with contextlib.suppress(StopConsumer):
-            try:
-                await await_many_dispatch(sources, self.dispatch)
-            except asyncio.CancelledError:
-                await self._disconnect_when_cancelled()
-                raise
+            # The channel's group memberships live exactly as long as this
+            # consumer (layers that are not channels_lite's lack the hooks).
+            getattr(layer, "hold_channel", _no_hook)(self.channel_name)
+        try:
+            with contextlib.suppress(StopConsumer):
+                try:
+                    await await_many_dispatch(sources, self.dispatch)
+                except asyncio.CancelledError:
+                    await self._disconnect_when_cancelled()
+                    raise
+        finally:
+            if layer is not None:
+                getattr(layer, "release_channel", _no_hook)(self.channel_name)
 
     async def _disconnect_when_cancelled(self) -> None:
         """Handle the disconnect the server will never send, within a bound."""

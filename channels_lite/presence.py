@@ -119,13 +119,7 @@ class _MemoryStore:
             return {channel: user for channel, (_, user) in members.items()}
 
     async def group_members(self, group: str) -> set[str]:
-        layer = self._layer
-        # The layer's lock guards its group table against other threads'
-        # loops (async_to_sync); memberships older than group_expiry are over.
-        with layer._lock:
-            cutoff = monotonic() - layer.group_expiry
-            members = layer.groups.get(group, {})
-            return {channel for channel, at in members.items() if at >= cutoff}
+        return self._layer._current_members(group)
 
 
 _stores: weakref.WeakKeyDictionary[BaseChannelLayer, PresenceStore] = (
@@ -173,7 +167,8 @@ def presence_store(layer: BaseChannelLayer) -> PresenceStore:
 async def group_members(layer: BaseChannelLayer, group: str) -> set[str]:
     """Return the names of the channels that are members of ``group`` now.
 
-    Memberships past the layer's ``group_expiry`` are not listed. On the Redis
+    Memberships that have ended are not listed (see
+    :ref:`membership-lifetime`). On the Redis
     layer this asks every host (or every Cluster node holding members).
     """
     layer.require_valid_group_name(group)

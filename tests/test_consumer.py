@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from channels_lite.layers import (
     InMemoryChannelLayer,
     get_channel_layer,
 )
+from channels_lite.presence import group_members
 from channels_lite.testing import ApplicationCommunicator
 from channels_lite.types import Message
 
@@ -508,3 +510,53 @@ def test_as_asgi_fits_django_stubs_path() -> None:
     # Checked by mypy --strict over the tests: no cast in path().
     pattern = path("ws/", AsyncRecorder.as_asgi())
     assert pattern.callback.consumer_class is AsyncRecorder  # type: ignore[attr-defined]
+
+
+class Member(AsyncConsumer):
+    """Join the ``members`` group on ``join``; fail on ``boom``."""
+
+    async def join(self, message: Message) -> None:
+        assert self.channel_layer is not None
+        await self.channel_layer.group_add("members", self.channel_name)
+        await self.send({"type": "joined", "name": self.channel_name})
+
+    async def boom(self, message: Message) -> None:
+        raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [pytest.param("stop", id="stop"), pytest.param("boom", id="crash")],
+)
+async def test_consumer_leaves_its_groups_when_it_ends(
+    inmemory_channel_layer: InMemoryChannelLayer, ending: str
+) -> None:
+    class Ending(Member):
+        async def stop(self, message: Message) -> None:
+            raise StopConsumer
+
+    communicator = ApplicationCommunicator(Ending.as_asgi(), SCOPE)
+    await communicator.send_input({"type": "join"})
+    name = (await communicator.receive_output(TIMEOUT))["name"]
+    assert await group_members(inmemory_channel_layer, "members") == {name}
+
+    await communicator.send_input({"type": ending})
+    with contextlib.suppress(RuntimeError):
+        await communicator.wait(TIMEOUT)
+
+    assert await group_members(inmemory_channel_layer, "members") == set()
+    assert inmemory_channel_layer._held == set()
+
+
+async def test_running_consumer_holds_its_channel(
+    inmemory_channel_layer: InMemoryChannelLayer,
+) -> None:
+    communicator = ApplicationCommunicator(Member.as_asgi(), SCOPE)
+    await communicator.send_input({"type": "join"})
+    name = (await communicator.receive_output(TIMEOUT))["name"]
+
+    assert inmemory_channel_layer._held == {name}
+
+    await communicator.send_input({"type": "boom"})
+    with pytest.raises(RuntimeError, match="boom"):
+        await communicator.wait(TIMEOUT)

@@ -213,5 +213,21 @@ class BaseChannelLayer:
         """Send ``message`` to every channel in ``group``."""
         raise NotImplementedError("group_send() not implemented (groups extension)")
 
+    def hold_channel(self, channel: str) -> None:
+        """Note that a consumer receives on ``channel`` until it is released.
+
+        A held process-local channel stays in its groups however long its
+        consumer spends without receiving.
+        :class:`~channels_lite.consumer.AsyncConsumer` holds its channel while
+        it runs. This base implementation does nothing.
+        """
+
+    def release_channel(self, channel: str) -> None:
+        """Note that the consumer of ``channel`` has ended.
+
+        The channel's memberships end with it (on the Redis layer, within
+        ``member_timeout`` seconds). This base implementation does nothing.
+        """
+
     async def close(self) -> None:
         """Release connections and background tasks; the layer may be reused."""

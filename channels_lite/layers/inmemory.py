@@ -132,10 +132,14 @@ class InMemoryChannelLayer(BaseChannelLayer):
     Behaves like Django Channels' in-memory layer: messages are deep-copied,
     expire after ``expiry`` seconds and are never delivered once expired; a
     channel holds at most its capacity (``ChannelFull`` is raised to
-    :meth:`send`); group memberships end ``group_expiry`` seconds after the
-    last :meth:`group_add`; a channel whose messages expire unread is removed
-    from its groups. :meth:`group_send` skips members that are full, logs a
-    warning and counts the skipped messages in ``stats["group_send_dropped"]``;
+    :meth:`send`); a channel whose messages expire unread is removed from its
+    groups. A named channel's memberships end ``group_expiry`` seconds after
+    the last :meth:`group_add`. A process-local channel (from
+    :meth:`new_channel`) stays in its groups while it is in use: its consumer
+    holds it (:meth:`hold_channel`), a receiver waits on it, or one took a
+    message within the last ``group_expiry`` seconds.
+    :meth:`group_send` skips members that are full, logs a warning and counts
+    the skipped messages in ``stats["group_send_dropped"]``;
     ``stats["expired"]`` counts the messages that expired unread.
 
     Test suites written for Channels may look inside: ``channels`` maps each
@@ -173,6 +177,10 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self.groups: dict[str, dict[str, float]] = {}
         self.stats: dict[str, int] = {"group_send_dropped": 0, "expired": 0}
         self._memberships: dict[str, set[str]] = {}
+        # When each process-local member last joined a group or took a message,
+        # and the channels whose consumer is running (hold_channel).
+        self._used_at: dict[str, float] = {}
+        self._held: set[str] = set()
         self._deadlines: list[tuple[float, int, _Channel]] = []
         # When each group's oldest membership ends; one entry per group, so
         # groups nobody touches again still expire (no leak) at O(log n).
@@ -214,6 +222,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 state = self._channel(channel)
                 if state.messages:
                     _, message, shared = state.messages.popleft()
+                    if channel in self._used_at:
+                        self._used_at[channel] = now
                     if state.idle:
                         self._forget_channel(state)
                     break
@@ -233,6 +243,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         with self._lock:
             self.groups.clear()
             self._memberships.clear()
+            self._used_at.clear()
             self._deadlines.clear()
             self._group_deadlines.clear()
             self._scheduled_groups.clear()
@@ -245,6 +256,18 @@ class InMemoryChannelLayer(BaseChannelLayer):
     async def close(self) -> None:
         """Do nothing: the layer holds no connections or tasks."""
 
+    def hold_channel(self, channel: str) -> None:
+        """Keep ``channel`` in its groups until :meth:`release_channel`."""
+        with self._lock:
+            self._held.add(channel)
+
+    def release_channel(self, channel: str) -> None:
+        """Remove ``channel``, whose consumer ended, from all its groups."""
+        with self._lock:
+            self._held.discard(channel)
+            for group in list(self._memberships.get(channel, ())):
+                self._leave(group, channel)
+
     async def group_add(self, group: str, channel: str) -> None:
         """Add ``channel`` to ``group``, or renew its membership."""
         self.require_valid_group_name(group)
@@ -255,6 +278,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
             members.pop(channel, None)
             members[channel] = now
             self._memberships.setdefault(channel, set()).add(group)
+            if "!" in channel:
+                self._used_at[channel] = now
             self._expire(now)
             self._expire_members(group, now)
             self._schedule_group(group)
@@ -312,6 +337,12 @@ class InMemoryChannelLayer(BaseChannelLayer):
         with self._lock:
             for group in list(self._memberships.get(channel, ())):
                 self._leave(group, channel)
+
+    def _current_members(self, group: str) -> set[str]:
+        """Return the members of ``group`` a group_send would reach now."""
+        with self._lock:
+            self._expire_members(group, monotonic())
+            return set(self.groups.get(group, ()))
 
     def _put(
         self, name: str, message: dict[str, Any], shared: bool, now: float
@@ -412,7 +443,10 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 self._leave(group, name)
 
     def _expire_members(self, group: str, now: float) -> None:
-        """End the memberships of ``group`` older than ``group_expiry``."""
+        """End the memberships of ``group`` older than ``group_expiry``.
+
+        Those of process-local channels still in use are renewed instead.
+        """
         members = self.groups.get(group)
         if not members:
             return
@@ -424,7 +458,26 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 break
             expired.append(channel)
         for channel in expired:
-            self._leave(group, channel)
+            if self._in_use(channel, now):
+                del members[channel]
+                members[channel] = now
+            else:
+                self._leave(group, channel)
+
+    def _in_use(self, channel: str, now: float) -> bool:
+        """Return whether process-local ``channel`` still has its consumer.
+
+        It has while its consumer holds it (:meth:`hold_channel`), a receiver
+        waits on it, or one took a message (or it joined a group) within the
+        last ``group_expiry`` seconds.
+        """
+        used_at = self._used_at.get(channel)
+        if used_at is None:
+            return False
+        if channel in self._held:
+            return True
+        state = self.channels.get(channel)
+        return bool(state and state.waiters) or now - used_at <= self.group_expiry
 
     def _leave(self, group: str, channel: str) -> None:
         members = self.groups.get(group)
@@ -435,6 +488,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             groups.discard(group)
             if not groups:
                 del self._memberships[channel]
+                self._used_at.pop(channel, None)
 
     def _forget_channel(self, state: _Channel) -> None:
         if self.channels.get(state.name) is state:

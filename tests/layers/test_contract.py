@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -553,3 +555,78 @@ async def test_rejected_send_leaves_channel_untouched(
         await layer.send("test.channel", "not a message")  # type: ignore[arg-type]
 
     await assert_nothing_arrives(layer, "test.channel")
+
+
+# A short group_expiry for the membership lifetime tests, and how long the
+# busy member is kept backlogged: three times that.
+MEMBER_EXPIRY = 1
+BACKLOG_SECONDS = 3 * MEMBER_EXPIRY
+# The direct messages kept waiting for the busy member, and its work on each.
+BACKLOG = 20
+WORK = 0.01
+
+
+async def _work_through(layer: BaseChannelLayer, channel: str, seen: list[str]) -> None:
+    """Receive on ``channel`` forever, spending ``WORK`` seconds per direct message."""
+    while True:
+        message = await layer.receive(channel)
+        seen.append(message["type"])
+        if message["type"] == "test.direct":
+            await asyncio.sleep(WORK)
+
+
+async def _keep_backlogged(
+    layer: BaseChannelLayer, channel: str, seen: list[str]
+) -> int:
+    """Keep about ``BACKLOG`` messages waiting on ``channel`` for a while.
+
+    Return how many were sent.
+    """
+    sent = 0
+    loop = asyncio.get_running_loop()
+    end = loop.time() + BACKLOG_SECONDS
+    while loop.time() < end:
+        if sent - len(seen) < BACKLOG:
+            for _ in range(BACKLOG):
+                await layer.send(channel, {"type": "test.direct"})
+            sent += BACKLOG
+        await asyncio.sleep(WORK)
+    return sent
+
+
+async def _until(condition: Callable[[], bool], bound: float) -> None:
+    """Wait until ``condition()`` holds, for at most ``bound`` seconds."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(bound):
+            # The receivers' progress is a list, no event: poll.
+            while not condition():  # noqa: ASYNC110
+                await asyncio.sleep(WORK)
+
+
+async def test_backlogged_member_stays_in_its_groups(
+    layer_factory: LayerFactory,
+) -> None:
+    layer = layer_factory(group_expiry=MEMBER_EXPIRY, capacity=10_000)
+    busy, idle = await layer.new_channel(), await layer.new_channel()
+    for channel in (busy, idle):
+        await layer.group_add("test-backlog", channel)
+    busy_seen: list[str] = []
+    idle_seen: list[str] = []
+    tasks = [
+        asyncio.create_task(_work_through(layer, busy, busy_seen)),
+        asyncio.create_task(_work_through(layer, idle, idle_seen)),
+    ]
+    try:
+        sent = await _keep_backlogged(layer, busy, busy_seen)
+        await _until(lambda: len(busy_seen) >= sent, TIMEOUT + sent * WORK)
+        for n in range(3):
+            await layer.group_send("test-backlog", {"type": "test.group", "n": n})
+        await _until(
+            lambda: busy_seen.count("test.group") == idle_seen.count("test.group") == 3,
+            TIMEOUT,
+        )
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert (busy_seen.count("test.group"), idle_seen) == (3, ["test.group"] * 3)

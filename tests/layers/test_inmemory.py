@@ -11,6 +11,7 @@ import pytest
 
 from channels_lite.exceptions import ChannelFull
 from channels_lite.layers import InMemoryChannelLayer, inmemory
+from channels_lite.presence import group_members
 
 TIMEOUT = 5
 
@@ -470,3 +471,81 @@ async def test_channel_with_zero_capacity_refuses_and_keeps_no_state() -> None:
         await layer.send("blocked.a", {"type": "test.message"})
 
     assert layer.channels == {}
+
+
+async def test_waiting_local_member_outlives_group_expiry(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(group_expiry=100)
+    channel = await layer.new_channel()
+    await layer.group_add("test-group", channel)
+    receiving = asyncio.create_task(layer.receive(channel))
+    await asyncio.sleep(0)
+    clock.advance(250)
+
+    await layer.group_send("test-group", {"type": "test.message"})
+
+    async with asyncio.timeout(TIMEOUT):
+        assert await receiving == {"type": "test.message"}
+
+
+async def test_busy_local_member_outlives_group_expiry(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(group_expiry=100, expiry=1000)
+    channel = await layer.new_channel()
+    await layer.group_add("test-group", channel)
+    for _ in range(3):
+        clock.advance(90)
+        await layer.send(channel, {"type": "test.direct"})
+        await receive(layer, channel)
+
+    await layer.group_send("test-group", {"type": "test.message"})
+
+    assert await receive(layer, channel) == {"type": "test.message"}
+
+
+async def test_unused_local_member_leaves_at_group_expiry(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(group_expiry=100)
+    channel = await layer.new_channel()
+    await layer.group_add("test-group", channel)
+    clock.advance(100.5)
+
+    await layer.group_send("test-group", {"type": "test.message"})
+
+    assert layer.groups == {}
+    assert (layer._memberships, layer._used_at) == ({}, {})
+
+
+async def test_group_members_lists_a_local_member_in_use(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(group_expiry=100)
+    channel = await layer.new_channel()
+    await layer.group_add("test-group", channel)
+    receiving = asyncio.create_task(layer.receive(channel))
+    await asyncio.sleep(0)
+    clock.advance(250)
+
+    assert await group_members(layer, "test-group") == {channel}
+
+    receiving.cancel()
+
+
+async def test_held_local_member_outlives_group_expiry_unused(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(group_expiry=100)
+    channel = await layer.new_channel()
+    layer.hold_channel(channel)
+    await layer.group_add("test-group", channel)
+    clock.advance(250)
+
+    await layer.group_send("test-group", {"type": "test.message"})
+
+    assert await receive(layer, channel) == {"type": "test.message"}
+
+
+async def test_released_channel_leaves_its_groups_at_once(
+    layer: InMemoryChannelLayer,
+) -> None:
+    channel = await layer.new_channel()
+    layer.hold_channel(channel)
+    for group in ("test-a", "test-b"):
+        await layer.group_add(group, channel)
+
+    layer.release_channel(channel)
+
+    assert (layer.groups, layer._memberships, layer._held) == ({}, {}, set())

@@ -73,12 +73,14 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
 class _Mailbox:
     """Messages for one process-local channel and the receivers waiting."""
 
-    __slots__ = ("messages", "receivers", "waiters")
+    __slots__ = ("messages", "receivers", "taken", "waiters")
 
     def __init__(self) -> None:
         self.messages: deque[tuple[float, bytes]] = deque()
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.receivers = 0
+        # Whether a consumer took a message since the layer last asked.
+        self.taken = False
 
     def wake_one(self) -> None:
         while self.waiters:
@@ -158,6 +160,7 @@ class Inbox:
             return None
         now = monotonic()
         suffix = channel[len(self.queue) :]
+        mailbox.taken = True
         while mailbox.messages:
             deadline, body = mailbox.messages.popleft()
             self._acks[suffix] += 1
@@ -217,11 +220,18 @@ class Inbox:
                     del self._mailboxes[channel]
         self._wake_acks()
 
-    def live(self, channel: str) -> bool:
-        """Return whether ``channel`` has a receiver waiting right now."""
+    def in_use(self, channel: str) -> bool:
+        """Return whether ``channel`` has a consumer: waiting now, or busy.
+
+        Busy means it took a message since the previous call, which starts
+        the next period.
+        """
         with self._lock:
             mailbox = self._mailboxes.get(channel)
-            return mailbox is not None and mailbox.receivers > 0
+            if mailbox is None:
+                return False
+            taken, mailbox.taken = mailbox.taken, False
+            return taken or mailbox.receivers > 0
 
     def clear(self) -> None:
         """Forget every buffered message and pending hand-over (flush)."""

@@ -186,22 +186,28 @@ return 1
 """
 )
 
-# KEYS: group, caps, group, caps, ... ARGV: group expiry ms, then per key pair
-# a channel and its capacity ("" for the default). Adds or renews members.
+# KEYS: group, caps, group, caps, ... ARGV: membership ttl ms, then per key
+# pair a channel and its capacity ("" for the default). Adds or renews
+# members. Members of one group may have different ttls (group_expiry for
+# named channels, member_timeout for process-local ones), so a key's expiry
+# is only ever extended, never cut short.
 GROUP_ADD = (
     _PRELUDE
     + """
+local function extend(key, ttl)
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end
 local now = now_ms()
 local ttl = tonumber(ARGV[1])
 for i = 1, #KEYS, 2 do
   local channel, cap = ARGV[i + 1], ARGV[i + 2]
   redis.call('ZADD', KEYS[i], now + ttl, channel)
-  redis.call('PEXPIRE', KEYS[i], ttl)
+  extend(KEYS[i], ttl)
   if cap == '' then
     redis.call('HDEL', KEYS[i + 1], channel)
   else
     redis.call('HSET', KEYS[i + 1], channel, cap)
-    redis.call('PEXPIRE', KEYS[i + 1], ttl)
+    extend(KEYS[i + 1], ttl)
   end
 end
 return 1

@@ -88,9 +88,14 @@ class RedisChannelLayer(BaseChannelLayer):
     * ``prefix``: the prefix of every Redis key (default ``"asgi"``).
     * ``expiry``: seconds a message waits to be received (default 60); an
       expired message is never delivered.
-    * ``group_expiry``: seconds a group membership lasts (default 86400) unless
-      renewed; memberships of channels with a live receiver in this process are
-      renewed automatically.
+    * ``group_expiry``: seconds a membership lasts after its ``group_add``
+      (default 86400), for named channels and for process-local channels of
+      other processes. A process-local channel of this process stays in its
+      groups while its consumer is in use (see ``member_timeout``): held by
+      a running consumer, or received on within ``group_expiry`` seconds.
+    * ``member_timeout``: seconds the memberships of this process's channels
+      outlast the process (default 30): they are renewed every third of it,
+      so those of a process that died end within ``member_timeout``.
     * ``capacity`` and ``channel_capacity``: messages a channel holds before
       ``send`` raises ChannelFull; patterns are globs or compiled regexes.
     * ``symmetric_encryption_keys``: Fernet-encrypt message bodies (the first
@@ -118,6 +123,8 @@ class RedisChannelLayer(BaseChannelLayer):
         symmetric_encryption_keys: Sequence[str | bytes] | None = None,
         random_prefix_length: int = 12,
         serializer_format: object = "msgpack",
+        *,
+        member_timeout: float = 30,
     ) -> None:
         super().__init__(
             expiry=expiry, capacity=capacity, channel_capacity=channel_capacity
@@ -126,6 +133,11 @@ class RedisChannelLayer(BaseChannelLayer):
             raise TypeError(f"prefix must be a str, not {prefix!r}")
         self.prefix = prefix
         self.group_expiry = group_expiry
+        if not member_timeout > 0:
+            raise ValueError(
+                f"member_timeout must be a positive number, not {member_timeout!r}"
+            )
+        self.member_timeout = member_timeout
         self.hosts = parse_hosts(hosts)
         self.ring = ShardRing([host.ident for host in self.hosts])
         self.keys = _wire.Keys(prefix)
@@ -140,9 +152,12 @@ class RedisChannelLayer(BaseChannelLayer):
         self._clients = LoopClients(self.hosts, _SCRIPTS)
         self._inboxes: dict[str, Inbox] = {}
         self._drainers: dict[str, LoopState] = {}
-        # channel -> groups, and when the channel was last seen alive.
+        # This process's channels: channel -> groups, and when the channel
+        # was last seen in use.
         self._memberships: dict[str, set[str]] = {}
         self._alive_at: dict[str, float] = {}
+        # The channels whose consumer is running (hold_channel).
+        self._held: set[str] = set()
 
     def __repr__(self) -> str:
         hosts = ", ".join(host.label for host in self.hosts)
@@ -295,26 +310,44 @@ class RedisChannelLayer(BaseChannelLayer):
 
     close_pools = close
 
+    def hold_channel(self, channel: str) -> None:
+        """Keep renewing ``channel``'s groups until :meth:`release_channel`."""
+        self._held.add(channel)
+
+    def release_channel(self, channel: str) -> None:
+        """Stop renewing ``channel``'s groups: its consumer ended.
+
+        Memberships it did not leave end within ``member_timeout`` seconds.
+        """
+        self._held.discard(channel)
+        self._memberships.pop(channel, None)
+        self._alive_at.pop(channel, None)
+
     # Groups extension
 
     async def group_add(self, group: str, channel: str) -> None:
-        """Add ``channel`` to ``group`` for ``group_expiry`` seconds.
+        """Add ``channel`` to ``group``.
 
-        Memberships of this process's channels are renewed while their
-        consumer receives.
+        A channel of this process (from :meth:`new_channel`) stays a member
+        while its consumer is in use, renewed every ``member_timeout / 3``
+        seconds; any other channel for ``group_expiry`` seconds.
         """
         self.require_valid_group_name(group)
         self.require_valid_channel_name(channel)
         queue = self.non_local_name(channel)
-        shard = self._shard(self._clients.current(), queue)
+        state = self._clients.current()
+        shard = self._shard(state, queue)
+        own = queue.endswith(f".{self.client_prefix}!")
+        ttl = self.member_timeout if own else self.group_expiry
         await shard.run(
             "group_add",
             [self.keys.group(group), self.keys.group_caps(group)],
-            [int(self.group_expiry * 1000), channel, self._member_capacity(channel)],
+            [int(ttl * 1000), channel, self._member_capacity(channel)],
         )
-        if queue.endswith(f".{self.client_prefix}!"):
+        if own:
             self._memberships.setdefault(channel, set()).add(group)
             self._alive_at[channel] = monotonic()
+            state.start("renew", lambda: self._renew_forever(state))
 
     def _member_capacity(self, channel: str) -> str:
         capacity = self.get_capacity(channel)
@@ -371,7 +404,7 @@ class RedisChannelLayer(BaseChannelLayer):
         state.start("renew-now", lambda: self._renew(state))
 
     async def _renew_forever(self, state: LoopState) -> None:
-        interval = max(0.2, self.group_expiry / 4)
+        interval = max(0.1, min(self.member_timeout / 3, self.group_expiry / 4))
         while True:
             await asyncio.sleep(interval)
             stop_if_cancelled()
@@ -381,13 +414,19 @@ class RedisChannelLayer(BaseChannelLayer):
                 logger.warning("Could not renew group memberships: %s", exc)
 
     def _live_memberships(self) -> dict[int, list[tuple[str, str]]]:
-        """Group the memberships to renew by host, forgetting dead channels."""
+        """Group the memberships to renew by host, forgetting unused channels.
+
+        A channel is in use while its consumer holds it, a receiver waits on
+        it, or one has taken a message since the previous renewal; one unused
+        for ``group_expiry`` seconds lost its consumer without leaving its
+        groups.
+        """
         now, window = monotonic(), float(self.group_expiry)
         by_shard: dict[int, list[tuple[str, str]]] = defaultdict(list)
         for channel, groups in list(self._memberships.items()):
             queue = self.non_local_name(channel)
             inbox = self._inboxes.get(queue)
-            if inbox is not None and inbox.live(channel):
+            if channel in self._held or (inbox is not None and inbox.in_use(channel)):
                 self._alive_at[channel] = now
             elif now - self._alive_at.get(channel, now) > window:
                 del self._memberships[channel]
@@ -413,7 +452,7 @@ class RedisChannelLayer(BaseChannelLayer):
             for start in range(0, len(pairs), _RENEW_CHUNK):
                 chunk = pairs[start : start + _RENEW_CHUNK]
                 keys: list[str] = []
-                args: list[Any] = [int(self.group_expiry * 1000)]
+                args: list[Any] = [int(self.member_timeout * 1000)]
                 for group, channel in chunk:
                     keys += [self.keys.group(group), self.keys.group_caps(group)]
                     args += [channel, self._member_capacity(channel)]

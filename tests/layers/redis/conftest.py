@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
@@ -9,6 +11,7 @@ import pytest
 from redis.asyncio.connection import AbstractConnection
 
 from channels_lite.layers.redis import RedisChannelLayer
+from channels_lite.presence import group_members
 from tests._layers import building_layers
 from tests._redis import RedisServer
 
@@ -70,3 +73,19 @@ def shard_urls(redis_shards: list[RedisServer]) -> list[str]:
         with server.client() as client:
             client.flushall()
     return [server.url for server in redis_shards]
+
+
+async def members_after(
+    layer: RedisChannelLayer, group: str, expected: set[str], bound: float
+) -> set[str]:
+    """Wait up to ``bound`` seconds for ``group``'s members to be ``expected``.
+
+    Return the members found last.
+    """
+    found = await group_members(layer, group)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(bound):
+            while found != expected:
+                await asyncio.sleep(0.05)
+                found = await group_members(layer, group)
+    return found

@@ -9,13 +9,15 @@ import logging
 import secrets
 import time
 import uuid
+from typing import Any
 
 import pytest
 
 from channels_lite.exceptions import ChannelFull, MessageSerializationError
 from channels_lite.layers.redis import RedisChannelLayer
+from channels_lite.presence import group_members
 from tests._redis import RedisServer
-from tests.layers.redis.conftest import LayerFactory, RoundTrips
+from tests.layers.redis.conftest import LayerFactory, RoundTrips, members_after
 
 TIMEOUT = 10
 
@@ -452,3 +454,109 @@ async def test_group_send_reaches_thousands_of_members_in_one_process(
         for channel in channels:
             assert await layer.receive(channel) == {"type": "hello"}
     assert layer.stats["group_send_dropped"] == 0
+
+
+# Membership lifetime. A short member_timeout, and the slack a loaded machine
+# gets on top of a bound before a test fails.
+MEMBER_TIMEOUT = 0.5
+SLACK = 5
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("single", id="single"),
+        pytest.param("shards", id="shards"),
+        pytest.param("cluster", id="cluster"),
+    ]
+)
+def topology(request: pytest.FixtureRequest) -> list[Any]:
+    """Return the ``hosts`` of one server, three shards, or a Redis Cluster."""
+    if request.param == "single":
+        return [request.getfixturevalue("redis_url")]
+    if request.param == "shards":
+        urls: list[Any] = request.getfixturevalue("shard_urls")
+        return urls
+    return [{"cluster": [request.getfixturevalue("redis_cluster_url")]}]
+
+
+async def test_members_of_a_stopped_process_leave_within_member_timeout(
+    make_layer: LayerFactory, topology: list[Any]
+) -> None:
+    stopped = make_layer(hosts=topology, member_timeout=MEMBER_TIMEOUT)
+    observer = make_layer(hosts=topology)
+    channels = {await stopped.new_channel() for _ in range(6)}
+    receivers = [asyncio.create_task(stopped.receive(c)) for c in channels]
+    for channel in channels:
+        await stopped.group_add("room", channel)
+    # Renewed past member_timeout while their consumers wait.
+    await asyncio.sleep(3 * MEMBER_TIMEOUT)
+    assert await group_members(observer, "room") == channels
+
+    for receiver in receivers:
+        receiver.cancel()
+    await asyncio.gather(*receivers, return_exceptions=True)
+    # What a crash leaves: no renewal, no group_discard.
+    await stopped.close()
+
+    assert await members_after(observer, "room", set(), MEMBER_TIMEOUT + SLACK) == set()
+
+
+async def test_named_member_outlives_renewed_local_members(
+    make_layer: LayerFactory,
+) -> None:
+    named = make_layer(group_expiry=100)
+    local = make_layer(member_timeout=MEMBER_TIMEOUT)
+    await named.group_add("room", "test.named")
+    channel = await local.new_channel()
+    await local.group_add("room", channel)
+    receiving = asyncio.create_task(local.receive(channel))
+    await asyncio.sleep(MEMBER_TIMEOUT)
+    receiving.cancel()
+    await asyncio.gather(receiving, return_exceptions=True)
+    await local.close()
+    await asyncio.sleep(3 * MEMBER_TIMEOUT)
+
+    await named.group_send("room", {"type": "still.here"})
+
+    async with asyncio.timeout(TIMEOUT):
+        assert await named.receive("test.named") == {"type": "still.here"}
+
+
+async def test_unused_local_channel_leaves_after_group_expiry(
+    make_layer: LayerFactory,
+) -> None:
+    layer = make_layer(group_expiry=1, member_timeout=MEMBER_TIMEOUT)
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+
+    # Nobody ever receives on it: its consumer is gone.
+    bound = layer.group_expiry + MEMBER_TIMEOUT + SLACK
+    assert await members_after(layer, "room", set(), bound) == set()
+
+
+async def test_member_timeout_defaults_to_thirty_seconds(
+    layer: RedisChannelLayer,
+) -> None:
+    assert layer.member_timeout == 30
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_member_timeout_must_be_positive(value: float) -> None:
+    with pytest.raises(ValueError, match="member_timeout must be a positive number"):
+        RedisChannelLayer(member_timeout=value)
+
+
+async def test_held_channel_stays_in_its_groups_without_receiving(
+    make_layer: LayerFactory,
+) -> None:
+    layer = make_layer(group_expiry=1, member_timeout=MEMBER_TIMEOUT)
+    channel = await layer.new_channel()
+    layer.hold_channel(channel)
+    await layer.group_add("room", channel)
+    # Longer than group_expiry and member_timeout, and nobody receives.
+    await asyncio.sleep(3)
+
+    assert await group_members(layer, "room") == {channel}
+
+    layer.release_channel(channel)
+    assert await members_after(layer, "room", set(), MEMBER_TIMEOUT + SLACK) == set()

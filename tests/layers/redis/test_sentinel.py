@@ -22,16 +22,20 @@ from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.generic.websocket import AsyncWebsocketConsumer
 from channels_lite.layers import get_channel_layer
 from channels_lite.layers.redis import RedisChannelLayer
+from channels_lite.presence import group_members
 from channels_lite.testing import WebsocketCommunicator
 from channels_lite.types import Message
+from tests._layers import building_layers
 from tests._net import free_port
 from tests._redis import RedisServer
+from tests.layers.redis.conftest import members_after
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 MASTER = "mymaster"
 # Seconds; generous bounds for a loaded machine.
 TIMEOUT = 60
+MEMBER_TIMEOUT = 0.5
 
 
 @dataclass
@@ -134,6 +138,30 @@ def sentinel_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sentine
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+async def test_members_of_a_stopped_process_leave_within_member_timeout(
+    sentinel_setup: SentinelSetup,
+) -> None:
+    hosts = [
+        {
+            "sentinels": [("127.0.0.1", sentinel_setup.sentinel_port)],
+            "master_name": MASTER,
+        }
+    ]
+    async with building_layers(RedisChannelLayer, hosts=hosts) as build:
+        stopped, observer = build(member_timeout=MEMBER_TIMEOUT), build()
+        channel = await stopped.new_channel()
+        receiving = asyncio.create_task(stopped.receive(channel))
+        await stopped.group_add("room", channel)
+        await asyncio.sleep(3 * MEMBER_TIMEOUT)
+        assert await group_members(observer, "room") == {channel}
+        receiving.cancel()
+        await asyncio.gather(receiving, return_exceptions=True)
+        await stopped.close()
+
+        bound = MEMBER_TIMEOUT + 5
+        assert await members_after(observer, "room", set(), bound) == set()
 
 
 class NewsConsumer(AsyncWebsocketConsumer):
