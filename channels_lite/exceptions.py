@@ -23,10 +23,12 @@ The hierarchy::
         ├── InvalidChannelNameError     (also a TypeError) bad channel/group name
         ├── InvalidMessageError         (also a TypeError) not a dict with a "type"
         ├── MessageSerializationError   (also a TypeError) a value cannot be encoded
+        ├── ForeignChannelError         (also an AssertionError) another layer's ! name
         └── ChannelLayerUnavailable     (also a ConnectionError) the backend is down
 
-Names that Django Channels raises as builtins keep those builtins as bases, so
-``except TypeError`` or ``except ValueError`` written for Channels keeps working.
+Names that Django Channels (or channels_redis) raises as builtins keep those
+builtins as bases, so ``except TypeError``, ``except ValueError`` or ``except
+AssertionError`` written for them keeps working.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
     "ChannelLayerError",
     "ChannelLayerUnavailable",
     "DenyConnection",
+    "ForeignChannelError",
     "InvalidChannelLayerError",
     "InvalidChannelNameError",
     "InvalidMessageError",
@@ -178,3 +181,22 @@ class MessageSerializationError(ChannelLayerError, TypeError):
 
 class ChannelLayerUnavailable(ChannelLayerError, ConnectionError):
     """The channel layer's backend (for example Redis) cannot be reached."""
+
+
+class ForeignChannelError(ChannelLayerError, AssertionError):
+    """A receive named a process-local channel that another layer instance made.
+
+    Only the layer instance whose ``new_channel()`` made a ``!`` name can
+    receive on it: its messages go to that instance's process. ``channel`` is
+    the refused name. channels_redis refuses with an ``assert``; this is an
+    :exc:`AssertionError` too, so its users' ``except AssertionError`` still
+    catches it, and it is raised under ``python -O`` as well.
+    """
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        super().__init__(
+            f"Cannot receive on {channel!r}: it is a process-local channel of "
+            "another channel layer instance (receive only on names this "
+            "layer's new_channel() returned)"
+        )

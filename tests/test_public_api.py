@@ -103,6 +103,7 @@ EXTENSIONS: dict[str, set[str]] = {
     "channels_lite.exceptions": {
         "ChannelLayerError",
         "ChannelLayerUnavailable",
+        "ForeignChannelError",
         "InvalidChannelNameError",
         "InvalidMessageError",
         "MessageSerializationError",

@@ -23,7 +23,11 @@ from typing import Any, ClassVar
 
 from django.utils.module_loading import import_string
 
-from channels_lite.exceptions import ChannelFull, ChannelLayerUnavailable
+from channels_lite.exceptions import (
+    ChannelFull,
+    ChannelLayerUnavailable,
+    ForeignChannelError,
+)
 from channels_lite.layers.base import BaseChannelLayer
 from channels_lite.layers.redis import _wire
 from channels_lite.layers.redis._inbox import Inbox
@@ -201,11 +205,18 @@ class RedisChannelLayer(BaseChannelLayer):
         """Wait for and return the next unexpired message of ``channel``.
 
         Connection failures are logged and retried with backoff: the call
-        keeps waiting through a Redis outage.
+        keeps waiting through a Redis outage. A process-local name that this
+        layer's :meth:`new_channel` did not make raises
+        :class:`~channels_lite.exceptions.ForeignChannelError` at once.
         """
         self.require_valid_channel_name(channel)
         if "!" in channel:
-            inbox = self._inbox(self.non_local_name(channel))
+            queue = self.non_local_name(channel)
+            # Its messages go to another process: reading them here would
+            # block, or steal them.
+            if not queue.endswith(f".{self.client_prefix}!"):
+                raise ForeignChannelError(channel)
+            inbox = self._inbox(queue)
             return self.serializer.loads(await inbox.take(channel))
         return self.serializer.loads(await self._receive_queue(channel))
 

@@ -6,13 +6,18 @@ import asyncio
 import datetime
 import decimal
 import logging
+import re
 import secrets
 import time
 import uuid
 
 import pytest
 
-from channels_lite.exceptions import ChannelFull, MessageSerializationError
+from channels_lite.exceptions import (
+    ChannelFull,
+    ForeignChannelError,
+    MessageSerializationError,
+)
 from channels_lite.layers.redis import RedisChannelLayer
 from tests._redis import RedisServer
 from tests.layers.redis.conftest import LayerFactory, RoundTrips
@@ -97,6 +102,36 @@ async def test_new_channel_names_are_unique_and_local(
     names = {await layer.new_channel() for _ in range(100)}
     assert len(names) == 100
     assert all(f".{layer.client_prefix}!" in name for name in names)
+
+
+async def test_receive_refuses_another_layers_process_local_channel(
+    make_layer: LayerFactory,
+) -> None:
+    owner, other = make_layer(), make_layer()
+    channel = await owner.new_channel()
+    await owner.send(channel, {"type": "test.message"})
+
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(ForeignChannelError, match=re.escape(repr(channel))):
+            await other.receive(channel)
+        # Nothing was taken from the owner.
+        assert await owner.receive(channel) == {"type": "test.message"}
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        pytest.param("specific.abc!xyz", id="made-up"),
+        pytest.param("specific.abc!", id="made-up-prefix"),
+    ],
+)
+async def test_receive_refuses_a_made_up_process_local_channel(
+    layer: RedisChannelLayer, channel: str
+) -> None:
+    # channels_redis refuses with an assert: its users' except clause works.
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(AssertionError, match="another channel layer instance"):
+            await layer.receive(channel)
 
 
 async def test_send_raises_channel_full_at_capacity(make_layer: LayerFactory) -> None:
