@@ -8,6 +8,8 @@ The hierarchy::
     ├── AcceptConnection                raised in a connect handler to accept
     ├── DenyConnection                  raised in a connect handler to deny
     ├── StopConsumer                    stop this application instance
+    ├── django's ImproperlyConfigured
+    │   └── SerializerDoesNotExist      (also a KeyError) unknown serializer_format
     ├── django's BadRequest
     │   └── django's SessionInterrupted
     │       └── SessionInterrupted      (also a SuspiciousOperation) session deleted
@@ -38,7 +40,7 @@ from collections.abc import Sequence
 from django.contrib.sessions.exceptions import (
     SessionInterrupted as DjangoSessionInterrupted,
 )
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 
 __all__ = [
     "AcceptConnection",
@@ -56,6 +58,7 @@ __all__ = [
     "NoRouteFound",
     "RequestAborted",
     "RequestTimeout",
+    "SerializerDoesNotExist",
     "SessionInterrupted",
     "StopConsumer",
     "UnexpectedMessageError",
@@ -200,3 +203,27 @@ class ForeignChannelError(ChannelLayerError, AssertionError):
             "another channel layer instance (receive only on names this "
             "layer's new_channel() returned)"
         )
+
+
+class SerializerDoesNotExist(ImproperlyConfigured, KeyError):
+    """No serializer is registered under the requested name.
+
+    ``name`` is the name asked for and ``available`` the registered names.
+    channels_redis raises a :exc:`KeyError` of the same name, so its users'
+    ``except KeyError`` still catches it; a bad ``serializer_format`` is also
+    a configuration error.
+    """
+
+    def __init__(self, name: object, available: Sequence[str] = ()) -> None:
+        self.name = name
+        self.available = sorted(available)
+        super().__init__(
+            f"No serializer is registered as {name!r} (registered: "
+            f"{', '.join(map(repr, self.available))}); register it with "
+            "registry.register_serializer(name, cls) or give the dotted path "
+            "of its class"
+        )
+
+    def __str__(self) -> str:
+        # KeyError would show the repr of the whole message.
+        return str(self.args[0])

@@ -21,8 +21,6 @@ from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import Any, ClassVar
 
-from django.utils.module_loading import import_string
-
 from channels_lite.exceptions import (
     ChannelFull,
     ChannelLayerUnavailable,
@@ -40,11 +38,7 @@ from channels_lite.layers.redis.client import (
     stop_if_cancelled,
 )
 from channels_lite.layers.redis.crypto import FernetEncryptor
-from channels_lite.layers.redis.serializers import (
-    JSONSerializer,
-    MessageSerializer,
-    MsgPackSerializer,
-)
+from channels_lite.layers.redis.serializers import load_serializer
 
 __all__ = ["RedisChannelLayer"]
 
@@ -60,20 +54,7 @@ _SCRIPTS = {
     "group_discard": _wire.GROUP_DISCARD,
     "group_send": _wire.GROUP_SEND,
 }
-_SERIALIZERS: dict[str, type[MessageSerializer]] = {
-    "msgpack": MsgPackSerializer,
-    "json": JSONSerializer,
-}
 _RENEW_CHUNK = 200
-
-
-def _make_serializer(spec: object) -> MessageSerializer:
-    if isinstance(spec, str):
-        cls = _SERIALIZERS.get(spec) or import_string(spec)
-        return cls()
-    if isinstance(spec, type):
-        return spec()  # type: ignore[no-any-return]
-    return spec  # type: ignore[return-value]
 
 
 class RedisChannelLayer(BaseChannelLayer):
@@ -99,8 +80,10 @@ class RedisChannelLayer(BaseChannelLayer):
       ``send`` raises ChannelFull; patterns are globs or compiled regexes.
     * ``symmetric_encryption_keys``: Fernet-encrypt message bodies (the first
       key encrypts, all decrypt).
-    * ``serializer_format``: ``"msgpack"`` (default), ``"json"``, or the dotted
-      path of a serializer class.
+    * ``serializer_format``: ``"msgpack"`` (default), ``"json"``, another name
+      registered with ``serializers.registry.register_serializer``, or the
+      dotted path of a serializer class (see
+      :mod:`~channels_lite.layers.redis.serializers`).
     * ``random_prefix_length``: accepted for compatibility; unused.
 
     Redis failures raise :class:`~channels_lite.exceptions.ChannelLayerUnavailable`
@@ -133,7 +116,7 @@ class RedisChannelLayer(BaseChannelLayer):
         self.hosts = parse_hosts(hosts)
         self.ring = ShardRing([host.ident for host in self.hosts])
         self.keys = _wire.Keys(prefix)
-        self.serializer = _make_serializer(serializer_format)
+        self.serializer = load_serializer(serializer_format, expiry=expiry)
         self.crypter = (
             FernetEncryptor(symmetric_encryption_keys, ttl=int(expiry) + 10)
             if symmetric_encryption_keys

@@ -17,10 +17,13 @@ from channels_lite.exceptions import (
     ChannelFull,
     ForeignChannelError,
     MessageSerializationError,
+    SerializerDoesNotExist,
 )
 from channels_lite.layers.redis import RedisChannelLayer
+from channels_lite.layers.redis.serializers import registry
 from tests._redis import RedisServer
 from tests.layers.redis.conftest import LayerFactory, RoundTrips
+from tests.layers.redis.test_serializers import ReversedJSONSerializer
 
 TIMEOUT = 10
 
@@ -457,6 +460,63 @@ async def test_json_serializer_format(make_layer: LayerFactory) -> None:
     await layer.send("test.json", {"type": "m", "n": [1, 2]})
     async with asyncio.timeout(TIMEOUT):
         assert await layer.receive("test.json") == {"type": "m", "n": [1, 2]}
+
+
+@pytest.fixture
+def own_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo this test's registrations afterwards."""
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+
+
+@pytest.mark.usefixtures("own_registry")
+@pytest.mark.parametrize(
+    "serializer_format",
+    [
+        pytest.param("reversed-json", id="registered-name"),
+        pytest.param(
+            "tests.layers.redis.test_serializers.ReversedJSONSerializer",
+            id="dotted-path",
+        ),
+    ],
+)
+async def test_channels_redis_serializer_carries_messages(
+    make_layer: LayerFactory, redis_server: RedisServer, serializer_format: str
+) -> None:
+    registry.register_serializer("reversed-json", ReversedJSONSerializer)
+    layer = make_layer(serializer_format=serializer_format)
+    channel = await layer.new_channel()
+    await layer.group_add("readers", channel)
+    await layer.send("test.custom", {"type": "m", "n": [1, 2]})
+    await layer.group_send("readers", {"type": "g"})
+
+    with redis_server.client() as client:
+        stored = client.lindex(layer.keys.queue("test.custom"), 0)
+    assert stored is not None
+    assert stored.endswith(b']2 ,1[ :"n" ,"m" :"epyt"{')
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive("test.custom") == {"type": "m", "n": [1, 2]}
+        assert await layer.receive(channel) == {"type": "g"}
+
+
+async def test_channels_redis_serializer_with_encryption(
+    make_layer: LayerFactory, redis_server: RedisServer
+) -> None:
+    serializer = "tests.layers.redis.test_serializers.ReversedJSONSerializer"
+    keys = ["a-key-of-at-least-thirty-two-bytes!!"]
+    layer = make_layer(serializer_format=serializer, symmetric_encryption_keys=keys)
+    await layer.send("test.secret", {"type": "m", "text": "hidden"})
+
+    with redis_server.client() as client:
+        stored = client.lindex(layer.keys.queue("test.secret"), 0)
+    assert stored is not None
+    assert b"hidden"[::-1] not in stored
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive("test.secret") == {"type": "m", "text": "hidden"}
+
+
+def test_unknown_serializer_format_is_refused() -> None:
+    with pytest.raises(SerializerDoesNotExist, match="'cbor'"):
+        RedisChannelLayer(serializer_format="cbor")
 
 
 async def test_new_channel_uses_prefix(layer: RedisChannelLayer) -> None:
