@@ -8,6 +8,8 @@ The hierarchy::
     ├── AcceptConnection                raised in a connect handler to accept
     ├── DenyConnection                  raised in a connect handler to deny
     ├── StopConsumer                    stop this application instance
+    ├── django's ImproperlyConfigured
+    │   └── SerializerDoesNotExist      (also a KeyError) unknown serializer_format
     ├── django's BadRequest
     │   └── django's SessionInterrupted
     │       └── SessionInterrupted      (also a SuspiciousOperation) session deleted
@@ -23,10 +25,12 @@ The hierarchy::
         ├── InvalidChannelNameError     (also a TypeError) bad channel/group name
         ├── InvalidMessageError         (also a TypeError) not a dict with a "type"
         ├── MessageSerializationError   (also a TypeError) a value cannot be encoded
+        ├── ForeignChannelError         (also an AssertionError) another layer's ! name
         └── ChannelLayerUnavailable     (also a ConnectionError) the backend is down
 
-Names that Django Channels raises as builtins keep those builtins as bases, so
-``except TypeError`` or ``except ValueError`` written for Channels keeps working.
+Names that Django Channels (or channels_redis) raises as builtins keep those
+builtins as bases, so ``except TypeError``, ``except ValueError`` or ``except
+AssertionError`` written for them keeps working.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from collections.abc import Sequence
 from django.contrib.sessions.exceptions import (
     SessionInterrupted as DjangoSessionInterrupted,
 )
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 
 __all__ = [
     "AcceptConnection",
@@ -44,6 +48,7 @@ __all__ = [
     "ChannelLayerError",
     "ChannelLayerUnavailable",
     "DenyConnection",
+    "ForeignChannelError",
     "InvalidChannelLayerError",
     "InvalidChannelNameError",
     "InvalidMessageError",
@@ -53,6 +58,7 @@ __all__ = [
     "NoRouteFound",
     "RequestAborted",
     "RequestTimeout",
+    "SerializerDoesNotExist",
     "SessionInterrupted",
     "StopConsumer",
     "UnexpectedMessageError",
@@ -178,3 +184,46 @@ class MessageSerializationError(ChannelLayerError, TypeError):
 
 class ChannelLayerUnavailable(ChannelLayerError, ConnectionError):
     """The channel layer's backend (for example Redis) cannot be reached."""
+
+
+class ForeignChannelError(ChannelLayerError, AssertionError):
+    """A receive named a process-local channel that another layer instance made.
+
+    Only the layer instance whose ``new_channel()`` made a ``!`` name can
+    receive on it: its messages go to that instance's process. ``channel`` is
+    the refused name. channels_redis refuses with an ``assert``; this is an
+    :exc:`AssertionError` too, so its users' ``except AssertionError`` still
+    catches it, and it is raised under ``python -O`` as well.
+    """
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        super().__init__(
+            f"Cannot receive on {channel!r}: it is a process-local channel of "
+            "another channel layer instance (receive only on names this "
+            "layer's new_channel() returned)"
+        )
+
+
+class SerializerDoesNotExist(ImproperlyConfigured, KeyError):
+    """No serializer is registered under the requested name.
+
+    ``name`` is the name asked for and ``available`` the registered names.
+    channels_redis raises a :exc:`KeyError` of the same name, so its users'
+    ``except KeyError`` still catches it; a bad ``serializer_format`` is also
+    a configuration error.
+    """
+
+    def __init__(self, name: object, available: Sequence[str] = ()) -> None:
+        self.name = name
+        self.available = sorted(available)
+        super().__init__(
+            f"No serializer is registered as {name!r} (registered: "
+            f"{', '.join(map(repr, self.available))}); register it with "
+            "registry.register_serializer(name, cls) or give the dotted path "
+            "of its class"
+        )
+
+    def __str__(self) -> str:
+        # KeyError would show the repr of the whole message.
+        return str(self.args[0])

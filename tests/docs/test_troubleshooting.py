@@ -151,6 +151,19 @@ def test_troubleshooting_quotes_real_layer_errors(
     assert normalized(str(caught.value)) in normalized(PAGE.read_text())
 
 
+def test_troubleshooting_quotes_real_foreign_channel_error() -> None:
+    error = exceptions.ForeignChannelError("specific.abc!xyz")
+    assert normalized(str(error)) in normalized(PAGE.read_text())
+
+
+def test_troubleshooting_quotes_real_serializer_does_not_exist() -> None:
+    from channels_lite.layers.redis.serializers import registry
+
+    with pytest.raises(exceptions.SerializerDoesNotExist) as caught:
+        registry.get_serializer("cbor")
+    assert normalized(str(caught.value)) in normalized(PAGE.read_text())
+
+
 async def test_troubleshooting_quotes_real_channel_full() -> None:
     layer = InMemoryChannelLayer(capacity=100)
     for _ in range(100):

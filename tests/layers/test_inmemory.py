@@ -82,6 +82,16 @@ async def test_new_channel_uses_channels_format(layer: InMemoryChannelLayer) -> 
     assert name.startswith("specific..inmemory!")
 
 
+async def test_receive_accepts_any_process_local_name() -> None:
+    # One process holds every in-memory channel: a name from another instance
+    # (or a made-up one) is a channel of this layer, as in Channels.
+    layer, other = InMemoryChannelLayer(), InMemoryChannelLayer()
+    for channel in (await other.new_channel(), "specific.abc!xyz"):
+        await layer.send(channel, {"type": "test.message"})
+
+        assert await receive(layer, channel) == {"type": "test.message"}
+
+
 async def test_send_full_error_names_capacity(layer: InMemoryChannelLayer) -> None:
     layer = InMemoryChannelLayer(capacity=2)
     await layer.send("test.a", {"type": "test.message"})

@@ -75,9 +75,13 @@ def _parse_dict(entry: dict[str, Any]) -> HostConfig:
             raise ImproperlyConfigured(
                 f"The Sentinel entry for {master!r} needs a 'sentinels' list"
             )
+        # Sentinel entries naming one master with different dbs are different
+        # shards, and so are masters of one name watched by other Sentinels.
+        db = options.get("db", 0)
+        watchers = ",".join(f"{host}:{port}" for host, port in sorted(sentinels))
         return HostConfig(
-            ident=f"sentinel:{master}",
-            label=f"sentinel master {master!r}",
+            ident=f"sentinel:{master}/{db}@{watchers}",
+            label=f"sentinel master {master!r} db {db} via {watchers}",
             options=options,
             sentinels=sentinels,
             master_name=master,
@@ -85,7 +89,11 @@ def _parse_dict(entry: dict[str, Any]) -> HostConfig:
         )
     if "address" in options:
         url = str(options.pop("address"))
-        return HostConfig(ident=url, label=_redact(url), url=url, options=options)
+        # A db option beside the address picks another database of that server.
+        db = f" db {options['db']}" if "db" in options else ""
+        return HostConfig(
+            ident=url + db, label=_redact(url) + db, url=url, options=options
+        )
     host = options.get("host", "localhost")
     label = f"{host}:{options.get('port', 6379)}/{options.get('db', 0)}"
     if "unix_socket_path" in options:

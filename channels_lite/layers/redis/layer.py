@@ -21,9 +21,11 @@ from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import Any, ClassVar
 
-from django.utils.module_loading import import_string
-
-from channels_lite.exceptions import ChannelFull, ChannelLayerUnavailable
+from channels_lite.exceptions import (
+    ChannelFull,
+    ChannelLayerUnavailable,
+    ForeignChannelError,
+)
 from channels_lite.layers.base import BaseChannelLayer
 from channels_lite.layers.redis import _wire
 from channels_lite.layers.redis._inbox import Inbox
@@ -36,11 +38,7 @@ from channels_lite.layers.redis.client import (
     stop_if_cancelled,
 )
 from channels_lite.layers.redis.crypto import FernetEncryptor
-from channels_lite.layers.redis.serializers import (
-    JSONSerializer,
-    MessageSerializer,
-    MsgPackSerializer,
-)
+from channels_lite.layers.redis.serializers import load_serializer
 
 __all__ = ["RedisChannelLayer"]
 
@@ -56,20 +54,7 @@ _SCRIPTS = {
     "group_discard": _wire.GROUP_DISCARD,
     "group_send": _wire.GROUP_SEND,
 }
-_SERIALIZERS: dict[str, type[MessageSerializer]] = {
-    "msgpack": MsgPackSerializer,
-    "json": JSONSerializer,
-}
 _RENEW_CHUNK = 200
-
-
-def _make_serializer(spec: object) -> MessageSerializer:
-    if isinstance(spec, str):
-        cls = _SERIALIZERS.get(spec) or import_string(spec)
-        return cls()
-    if isinstance(spec, type):
-        return spec()  # type: ignore[no-any-return]
-    return spec  # type: ignore[return-value]
 
 
 class RedisChannelLayer(BaseChannelLayer):
@@ -100,8 +85,10 @@ class RedisChannelLayer(BaseChannelLayer):
       ``send`` raises ChannelFull; patterns are globs or compiled regexes.
     * ``symmetric_encryption_keys``: Fernet-encrypt message bodies (the first
       key encrypts, all decrypt).
-    * ``serializer_format``: ``"msgpack"`` (default), ``"json"``, or the dotted
-      path of a serializer class.
+    * ``serializer_format``: ``"msgpack"`` (default), ``"json"``, another name
+      registered with ``serializers.registry.register_serializer``, or the
+      dotted path of a serializer class (see
+      :mod:`~channels_lite.layers.redis.serializers`).
     * ``random_prefix_length``: accepted for compatibility; unused.
 
     Redis failures raise :class:`~channels_lite.exceptions.ChannelLayerUnavailable`
@@ -141,7 +128,7 @@ class RedisChannelLayer(BaseChannelLayer):
         self.hosts = parse_hosts(hosts)
         self.ring = ShardRing([host.ident for host in self.hosts])
         self.keys = _wire.Keys(prefix)
-        self.serializer = _make_serializer(serializer_format)
+        self.serializer = load_serializer(serializer_format, expiry=expiry)
         self.crypter = (
             FernetEncryptor(symmetric_encryption_keys, ttl=int(expiry) + 10)
             if symmetric_encryption_keys
@@ -216,11 +203,18 @@ class RedisChannelLayer(BaseChannelLayer):
         """Wait for and return the next unexpired message of ``channel``.
 
         Connection failures are logged and retried with backoff: the call
-        keeps waiting through a Redis outage.
+        keeps waiting through a Redis outage. A process-local name that this
+        layer's :meth:`new_channel` did not make raises
+        :class:`~channels_lite.exceptions.ForeignChannelError` at once.
         """
         self.require_valid_channel_name(channel)
         if "!" in channel:
-            inbox = self._inbox(self.non_local_name(channel))
+            queue = self.non_local_name(channel)
+            # Its messages go to another process: reading them here would
+            # block, or steal them.
+            if not queue.endswith(f".{self.client_prefix}!"):
+                raise ForeignChannelError(channel)
+            inbox = self._inbox(queue)
             return self.serializer.loads(await inbox.take(channel))
         return self.serializer.loads(await self._receive_queue(channel))
 

@@ -60,6 +60,45 @@ def test_parse_hosts_reads_sentinel_entries() -> None:
     assert config.options == {"db": 1}
 
 
+def _sentinel_entry(db: int, *sentinels: tuple[str, int]) -> dict[str, object]:
+    return {"sentinels": list(sentinels), "master_name": "main", "db": db}
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        pytest.param(
+            [
+                _sentinel_entry(1, ("127.0.0.1", 26379)),
+                _sentinel_entry(2, ("127.0.0.1", 26379)),
+            ],
+            id="sentinel-dbs",
+        ),
+        pytest.param(
+            [
+                _sentinel_entry(0, ("127.0.0.1", 26379)),
+                _sentinel_entry(0, ("127.0.0.1", 26380)),
+            ],
+            id="sentinel-lists",
+        ),
+        pytest.param(
+            [{"address": "redis://h:1", "db": 1}, {"address": "redis://h:1", "db": 2}],
+            id="address-dbs",
+        ),
+    ],
+)
+def test_parse_hosts_tells_databases_and_sentinels_apart(hosts: object) -> None:
+    first, second = parse_hosts(hosts)
+    assert first.ident != second.ident
+    assert first.label != second.label
+
+
+def test_parse_hosts_ignores_the_order_of_sentinels() -> None:
+    a, b = ("127.0.0.1", 26379), ("127.0.0.2", 26379)
+    with pytest.raises(ImproperlyConfigured, match="same Redis twice"):
+        parse_hosts([_sentinel_entry(3, a, b), _sentinel_entry(3, b, a)])
+
+
 def test_parse_hosts_hides_passwords_in_labels() -> None:
     (config,) = parse_hosts(["redis://user:secret@h:1/0"])
     assert "secret" not in config.label

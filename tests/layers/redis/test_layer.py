@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import decimal
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -13,11 +14,18 @@ from typing import Any
 
 import pytest
 
-from channels_lite.exceptions import ChannelFull, MessageSerializationError
+from channels_lite.exceptions import (
+    ChannelFull,
+    ForeignChannelError,
+    MessageSerializationError,
+    SerializerDoesNotExist,
+)
 from channels_lite.layers.redis import RedisChannelLayer
+from channels_lite.layers.redis.serializers import registry
 from channels_lite.presence import group_members
 from tests._redis import RedisServer
 from tests.layers.redis.conftest import LayerFactory, RoundTrips, members_after
+from tests.layers.redis.test_serializers import ReversedJSONSerializer
 
 TIMEOUT = 10
 
@@ -99,6 +107,36 @@ async def test_new_channel_names_are_unique_and_local(
     names = {await layer.new_channel() for _ in range(100)}
     assert len(names) == 100
     assert all(f".{layer.client_prefix}!" in name for name in names)
+
+
+async def test_receive_refuses_another_layers_process_local_channel(
+    make_layer: LayerFactory,
+) -> None:
+    owner, other = make_layer(), make_layer()
+    channel = await owner.new_channel()
+    await owner.send(channel, {"type": "test.message"})
+
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(ForeignChannelError, match=re.escape(repr(channel))):
+            await other.receive(channel)
+        # Nothing was taken from the owner.
+        assert await owner.receive(channel) == {"type": "test.message"}
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        pytest.param("specific.abc!xyz", id="made-up"),
+        pytest.param("specific.abc!", id="made-up-prefix"),
+    ],
+)
+async def test_receive_refuses_a_made_up_process_local_channel(
+    layer: RedisChannelLayer, channel: str
+) -> None:
+    # channels_redis refuses with an assert: its users' except clause works.
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(AssertionError, match="another channel layer instance"):
+            await layer.receive(channel)
 
 
 async def test_send_raises_channel_full_at_capacity(make_layer: LayerFactory) -> None:
@@ -424,6 +462,63 @@ async def test_json_serializer_format(make_layer: LayerFactory) -> None:
     await layer.send("test.json", {"type": "m", "n": [1, 2]})
     async with asyncio.timeout(TIMEOUT):
         assert await layer.receive("test.json") == {"type": "m", "n": [1, 2]}
+
+
+@pytest.fixture
+def own_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo this test's registrations afterwards."""
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+
+
+@pytest.mark.usefixtures("own_registry")
+@pytest.mark.parametrize(
+    "serializer_format",
+    [
+        pytest.param("reversed-json", id="registered-name"),
+        pytest.param(
+            "tests.layers.redis.test_serializers.ReversedJSONSerializer",
+            id="dotted-path",
+        ),
+    ],
+)
+async def test_channels_redis_serializer_carries_messages(
+    make_layer: LayerFactory, redis_server: RedisServer, serializer_format: str
+) -> None:
+    registry.register_serializer("reversed-json", ReversedJSONSerializer)
+    layer = make_layer(serializer_format=serializer_format)
+    channel = await layer.new_channel()
+    await layer.group_add("readers", channel)
+    await layer.send("test.custom", {"type": "m", "n": [1, 2]})
+    await layer.group_send("readers", {"type": "g"})
+
+    with redis_server.client() as client:
+        stored = client.lindex(layer.keys.queue("test.custom"), 0)
+    assert stored is not None
+    assert stored.endswith(b']2 ,1[ :"n" ,"m" :"epyt"{')
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive("test.custom") == {"type": "m", "n": [1, 2]}
+        assert await layer.receive(channel) == {"type": "g"}
+
+
+async def test_channels_redis_serializer_with_encryption(
+    make_layer: LayerFactory, redis_server: RedisServer
+) -> None:
+    serializer = "tests.layers.redis.test_serializers.ReversedJSONSerializer"
+    keys = ["a-key-of-at-least-thirty-two-bytes!!"]
+    layer = make_layer(serializer_format=serializer, symmetric_encryption_keys=keys)
+    await layer.send("test.secret", {"type": "m", "text": "hidden"})
+
+    with redis_server.client() as client:
+        stored = client.lindex(layer.keys.queue("test.secret"), 0)
+    assert stored is not None
+    assert b"hidden"[::-1] not in stored
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive("test.secret") == {"type": "m", "text": "hidden"}
+
+
+def test_unknown_serializer_format_is_refused() -> None:
+    with pytest.raises(SerializerDoesNotExist, match="'cbor'"):
+        RedisChannelLayer(serializer_format="cbor")
 
 
 async def test_new_channel_uses_prefix(layer: RedisChannelLayer) -> None:

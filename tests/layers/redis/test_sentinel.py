@@ -182,6 +182,38 @@ async def send_when_available(layer: RedisChannelLayer, text: str) -> None:
                 await asyncio.sleep(0.2)
 
 
+async def test_sentinel_entries_of_one_master_shard_by_db(
+    sentinel_setup: SentinelSetup,
+) -> None:
+    sentinels = [("127.0.0.1", sentinel_setup.sentinel_port)]
+    hosts = [{"sentinels": sentinels, "master_name": MASTER, "db": db} for db in (1, 2)]
+    layer = RedisChannelLayer(hosts=hosts, prefix="dbshards")
+    channels = [f"shard.test{n}" for n in range(20)]
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            for channel in channels:
+                await layer.send(channel, {"type": "test.message", "to": channel})
+            local = await layer.new_channel()
+            await layer.group_add("everyone", local)
+            await layer.group_send("everyone", {"type": "test.group"})
+
+            # Each database holds the queues of the names it owns, nothing else.
+            for index, db in enumerate((1, 2)):
+                owned = {c for c in channels if layer.ring.index(c) == index}
+                with redis.Redis(
+                    port=sentinel_setup.master_port(), db=db, socket_timeout=5
+                ) as client:
+                    keys = {key.decode() for key in client.keys("dbshards:{shard.*")}
+                assert owned
+                assert keys == {f"dbshards:{{{c}}}" for c in owned}
+            for channel in channels:
+                assert (await layer.receive(channel))["to"] == channel
+            assert await layer.receive(local) == {"type": "test.group"}
+    finally:
+        await layer.flush()
+        await layer.close()
+
+
 async def test_consumer_recovers_after_master_failover(
     sentinel_setup: SentinelSetup, settings: Settings
 ) -> None:
