@@ -46,6 +46,13 @@ _OPEN = getattr(WebSocketProtocol, "STATE_OPEN", None)
 _CLOSED = getattr(WebSocketProtocol, "STATE_CLOSED", None)
 
 CLOSE_GOING_AWAY = 1001
+EXIT_ABANDONED = 70
+"""Exit status when the watchdog abandons busy worker threads.
+
+``EX_SOFTWARE`` of ``sysexits.h``: not 0, so that systemd, Kubernetes and
+other process managers count the stop as failed, and distinct from 1 (an
+exception at startup) and from the 128+N of a death by signal.
+"""
 CLOSE_HANDSHAKE_TIMEOUT = 2.0
 """Seconds clients get at shutdown to answer the server's close frame."""
 
@@ -65,8 +72,9 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
 
     A handler that blocks a worker thread forever would keep the process
     from exiting (Python waits for its executor threads): once the server
-    has stopped, a watchdog ends the process if it is still there after
-    another ``application_close_timeout`` seconds.
+    has stopped, a watchdog ends the process with status
+    :data:`EXIT_ABANDONED` if it is still there after another
+    ``application_close_timeout`` seconds.
 
     Messages an application sends to a websocket whose close has begun are
     dropped, with one INFO line per connection. Daphne drops them once the
@@ -215,7 +223,11 @@ def _client(protocol: Any) -> str:
 
 
 def _exit_if_still_running(timeout: float) -> None:
-    """Exit the process (status 0) unless it ended within ``timeout`` seconds."""
+    """Exit the process unless it ended within ``timeout`` seconds.
+
+    The status is :data:`EXIT_ABANDONED`: work was abandoned, so the stop
+    is reported as failed.
+    """
     threading.Event().wait(timeout)
     busy = [
         thread.name
@@ -223,10 +235,11 @@ def _exit_if_still_running(timeout: float) -> None:
         if not thread.daemon and thread is not threading.main_thread()
     ]
     logger.error(
-        "Exiting with worker threads still busy %s s after shutdown: %s",
+        "Exiting with status %d, worker threads still busy %s s after shutdown: %s",
+        EXIT_ABANDONED,
         timeout,
         ", ".join(busy),
     )
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    os._exit(0)
+    os._exit(EXIT_ABANDONED)

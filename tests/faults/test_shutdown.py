@@ -21,6 +21,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from channels_lite._daphne import EXIT_ABANDONED
 from channels_lite.layers.redis import RedisChannelLayer
 from tests._net import HOST
 from tests._redis import RedisServer
@@ -196,7 +197,8 @@ async def test_sigterm_exits_despite_a_disconnect_that_hangs(
 async def test_sigterm_leaves_groups_while_a_sync_handler_blocks_forever(
     start: Start, redis: RedisServer
 ) -> None:
-    # The watchdog ends the process this many seconds after the server stops.
+    # The watchdog ends the process this many seconds after the server stops,
+    # with a status that tells the process manager work was abandoned.
     server = start("serve", "--application-close-timeout", "2")
     async with contextlib.AsyncExitStack() as stack, asyncio.timeout(TIMEOUT):
         clients = await _clients(stack, server, "/room-sync-stuck/")
@@ -204,7 +206,8 @@ async def test_sigterm_leaves_groups_while_a_sync_handler_blocks_forever(
         assert await clients[0].recv() == "blocking"
         await _stop(server, clients)
     assert _members(redis) == 0
-    assert "worker threads still busy" in server.log.read_text()
+    assert server.process.returncode == EXIT_ABANDONED == 70
+    assert "Exiting with status 70, worker threads still busy" in server.log.read_text()
 
 
 @pytest.mark.parametrize("path", ["/room/", "/room-sync/", "/room-stuck/"])
