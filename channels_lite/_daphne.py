@@ -8,8 +8,11 @@ anything else imports ``twisted.internet.reactor``.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import inspect
 import logging
 import os
+import re
 import sys
 import threading
 import weakref
@@ -57,6 +60,56 @@ CLOSE_HANDSHAKE_TIMEOUT = 2.0
 """Seconds clients get at shutdown to answer the server's close frame."""
 
 
+SUPPORTED_DAPHNE = ((4, 2, 2), (4, 3))
+"""The daphne releases the workarounds here were tested with: ``[low, high)``.
+
+They depend on daphne's private layout (each connection's details dict in
+``Server.connections``, holding its ``"application_instance"``; the
+``http_factory`` and ``ws_factory`` attributes ``run()`` sets) and on
+Autobahn's websocket states. This is the one place that says which daphne
+that layout is known for; raise the bound after running the fault tests
+(``tests/faults``) against a new daphne.
+"""
+
+
+def daphne_version() -> str:
+    """Return the installed daphne's version."""
+    return importlib.metadata.version("daphne")
+
+
+def unsupported_daphne() -> str | None:
+    """Say why the installed daphne is not one the workarounds know, or None.
+
+    Unknown are a version outside :data:`SUPPORTED_DAPHNE` and a daphne whose
+    ``Server.create_application`` no longer stores ``"application_instance"``
+    in its connection details.
+    """
+    version = daphne_version()
+    low, high = SUPPORTED_DAPHNE
+    if not low <= _release(version) < high:
+        return (
+            f"daphne {version} is outside the tested range "
+            f">={_dotted(low)},<{_dotted(high)}"
+        )
+    try:
+        source = inspect.getsource(DaphneServer.create_application)
+    except (OSError, TypeError):
+        source = ""
+    if '"application_instance"' not in source:
+        return f"daphne {version} does not keep connections' application_instance"
+    return None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """Return the release numbers of ``version`` ("4.3.0rc1" gives (4, 3, 0))."""
+    match = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(part) for part in match.group().split(".")) if match else ()
+
+
+def _dotted(release: tuple[int, ...]) -> str:
+    return ".".join(map(str, release))
+
+
 class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     """A daphne server whose shutdown waits for its applications to clean up.
 
@@ -87,13 +140,35 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     for the request head, a bound on what a websocket's client leaves
     unread, and optionally a cap per client address (see
     :mod:`channels_lite._limits`).
+
+    All of this relies on daphne's private internals, so it is done only for
+    the daphne releases in :data:`SUPPORTED_DAPHNE`: with any other, the
+    server logs one WARNING and serves as plain daphne does.
     """
 
     limits = Limits()
     """What one client may make the server hold (see :mod:`channels_lite._limits`)."""
 
+    workarounds = True
+    """Whether this server changes daphne at all: see :func:`unsupported_daphne`."""
+
     def run(self) -> None:
-        """Serve until the reactor stops, then watch that the process exits."""
+        """Serve until the reactor stops, then watch that the process exits.
+
+        With a daphne the workarounds do not know (see
+        :func:`unsupported_daphne`), serve as plain daphne does, after one
+        WARNING that says why.
+        """
+        reason = unsupported_daphne()
+        if reason is not None:
+            logger.warning(
+                "%s: serving as plain daphne, without graceful shutdown, "
+                "connection limits or the shutdown watchdog",
+                reason,
+            )
+            self.workarounds = False
+            super().run()
+            return
         self.limits = Limits.from_settings()
         super().run()
         watchdog = threading.Thread(
@@ -113,7 +188,9 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     def http_factory(self, factory: Any) -> None:
         # Daphne builds its factory inside run(); this is where it hands it
         # over. A factory of another class (an unknown daphne) is kept as is.
-        if type(factory) is HTTPFactory:
+        if not self.workarounds:
+            pass
+        elif type(factory) is HTTPFactory:
             factory = LimitedHTTPFactory(self)
         else:
             logger.warning(
@@ -128,7 +205,9 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
 
     @ws_factory.setter
     def ws_factory(self, factory: Any) -> None:
-        if factory.protocol is WebSocketProtocol:
+        if not self.workarounds:
+            pass
+        elif factory.protocol is WebSocketProtocol:
             factory.protocol = BoundedWebSocketProtocol
         else:
             logger.warning(
@@ -139,13 +218,19 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
 
     async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
         """Pass ``message`` to ``protocol``, unless its websocket is closing."""
-        if isinstance(protocol, WebSocketProtocol) and protocol.state in CLOSING_STATES:
+        if (
+            self.workarounds
+            and isinstance(protocol, WebSocketProtocol)
+            and protocol.state in CLOSING_STATES
+        ):
             _drop(protocol, message)
             return
         await super().handle_reply(protocol, message)
 
     def kill_all_applications(self) -> Any:
         """Stop the applications, close the websockets; the reactor waits."""
+        if not self.workarounds:
+            return super().kill_all_applications()
         return defer.Deferred.fromFuture(asyncio.ensure_future(self._shut_down()))
 
     async def _shut_down(self) -> None:

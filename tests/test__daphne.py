@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from daphne.http_protocol import HTTPFactory
+from daphne.server import Server as DaphneServer
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
 from channels_lite import _daphne
@@ -115,3 +118,83 @@ async def test_close_websockets_waits_a_bounded_time_for_silent_clients(
     with caplog.at_level(logging.INFO, logger=LOGGER):
         await close_websockets([_websocket(WebSocketProtocol.STATE_OPEN)])
     assert "Closing websocket 127.0.0.1:5000 failed" in caplog.text
+
+
+def test_the_package_requires_the_lowest_daphne_tested() -> None:
+    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    low = ".".join(map(str, _daphne.SUPPORTED_DAPHNE[0]))
+    assert f"daphne>={low}" in dependencies
+
+
+def test_installed_daphne_is_one_the_workarounds_know() -> None:
+    # Fails when daphne is upgraded past SUPPORTED_DAPHNE: run tests/faults
+    # against the new release, then raise the bound.
+    assert _daphne.unsupported_daphne() is None
+
+
+@pytest.mark.parametrize("version", ["4.2.2", "4.2.3", "4.2.10", "4.2.3.post1"])
+def test_daphne_in_the_tested_range_is_supported(
+    monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    monkeypatch.setattr(_daphne, "daphne_version", lambda: version)
+    assert _daphne.unsupported_daphne() is None
+
+
+@pytest.mark.parametrize("version", ["4.2.1", "4.3", "4.3.0rc1", "5.0.0", "dev"])
+def test_daphne_outside_the_tested_range_is_unknown(
+    monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    monkeypatch.setattr(_daphne, "daphne_version", lambda: version)
+    assert _daphne.unsupported_daphne() == (
+        f"daphne {version} is outside the tested range >=4.2.2,<4.3"
+    )
+
+
+def test_daphne_without_the_application_instance_layout_is_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def create_application(self: Any, protocol: Any, scope: Scope) -> None:
+        self.instances[protocol] = scope
+
+    monkeypatch.setattr(_daphne, "daphne_version", lambda: "4.2.3")
+    monkeypatch.setattr(DaphneServer, "create_application", create_application)
+    assert _daphne.unsupported_daphne() == (
+        "daphne 4.2.3 does not keep connections' application_instance"
+    )
+
+
+def _fake_daphne_run(self: Any) -> None:
+    """Build the factories as daphne's run() does, without running a reactor."""
+    self.http_factory = HTTPFactory(self)
+    self.ws_factory = WebSocketFactory(self)
+
+
+async def test_unknown_daphne_serves_as_plain_daphne_after_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    replies: list[dict[str, Any]] = []
+
+    async def handle_reply(self: Any, protocol: Any, message: dict[str, Any]) -> None:
+        replies.append(message)
+
+    monkeypatch.setattr(_daphne, "daphne_version", lambda: "4.3.0")
+    monkeypatch.setattr(DaphneServer, "run", _fake_daphne_run)
+    monkeypatch.setattr(DaphneServer, "handle_reply", handle_reply)
+    monkeypatch.setattr(DaphneServer, "kill_all_applications", lambda self: "plain")
+    server = _server()
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        server.run()
+        message = {"type": "websocket.send", "text": "late"}
+        await server.handle_reply(_websocket(WebSocketProtocol.STATE_CLOSING), message)
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        "daphne 4.3.0 is outside the tested range >=4.2.2,<4.3: serving as "
+        "plain daphne, without graceful shutdown, connection limits or the "
+        "shutdown watchdog"
+    )
+    assert type(server.http_factory) is HTTPFactory
+    assert server.ws_factory.protocol is WebSocketProtocol
+    assert replies == [message]
+    assert server.kill_all_applications() == "plain"
