@@ -20,7 +20,7 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the server with ``argv`` (default: the command line's arguments)."""
     # daphne installs its Twisted reactor on import: import it only here.
-    from channels_lite._daphne import CommandLineInterface
+    from channels_lite._server.daphne import CommandLineInterface
 
     CommandLineInterface().run(list(sys.argv[1:] if argv is None else argv))
 

@@ -49,8 +49,8 @@ def main() -> None:
     # daphne installs its Twisted reactor on import: import it only here.
     from daphne.endpoints import build_endpoint_description_strings
 
-    from channels_lite._daphne import GracefulServer, reactor
-    from channels_lite._reactor_workers import start_workers_with_reactor
+    from channels_lite._server.daphne import GracefulServer, reactor
+    from channels_lite._server.reactor_workers import start_workers_with_reactor
 
     server = GracefulServer(
         application=_application(options),

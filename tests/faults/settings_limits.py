@@ -1,4 +1,4 @@
-"""Test settings with tight connection limits (see channels_lite._limits).
+"""Test settings with tight connection limits (see channels_lite._server.limits).
 
 The handshake timeout is one second and the send buffer one MiB, unbounded
 when ``CHANNELS_LITE_FAULTS_UNBOUNDED`` is set;

@@ -1,6 +1,6 @@
 """What ``python -m channels_lite.serve`` adds to daphne, through real sockets.
 
-The server is daphne with :class:`channels_lite._daphne.GracefulServer`, the
+The server is daphne with :class:`channels_lite._server.daphne.GracefulServer`, the
 one ``manage.py runserver`` also uses.
 """
 

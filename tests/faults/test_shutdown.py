@@ -21,7 +21,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from channels_lite._daphne import EXIT_ABANDONED
+from channels_lite._server.daphne import EXIT_ABANDONED
 from channels_lite.layers.redis import RedisChannelLayer
 from tests._net import HOST
 from tests._redis import RedisServer

@@ -29,8 +29,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import CommandError, CommandParser
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
-from channels_lite._daphne import GracefulServer
-from channels_lite._reactor_workers import start_workers_with_reactor
+from channels_lite._server.daphne import GracefulServer
+from channels_lite._server.reactor_workers import start_workers_with_reactor
 from channels_lite.routing import get_default_application
 from channels_lite.types import ASGIApp
 

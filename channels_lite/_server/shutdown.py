@@ -4,7 +4,7 @@ Daphne's own shutdown hook cancels its instances and stops waiting as soon as
 the first one has finished (``asyncio.gather`` without ``return_exceptions``),
 and in 4.2.3 it fails with ``KeyError`` before cancelling anything when a
 connection has no instance. :func:`stop_instances` is the replacement used by
-:mod:`channels_lite._daphne`; it knows nothing of daphne, so it is tested on
+:mod:`channels_lite._server.daphne`; it knows nothing of daphne, so it is tested on
 its own. :func:`shut_down` then closes the channel layers, so that no
 background task of theirs is left pending when the loop stops.
 """

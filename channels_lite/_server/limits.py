@@ -101,7 +101,7 @@ class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]  # daphne is untype
     """Daphne's HTTP factory, with a handshake deadline and a per-address cap.
 
     ``server`` must provide ``limits`` (:class:`Limits`), as
-    :class:`~channels_lite._daphne.GracefulServer` does.
+    :class:`~channels_lite._server.daphne.GracefulServer` does.
     """
 
     def __init__(self, server: Any) -> None:

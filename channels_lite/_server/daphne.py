@@ -26,12 +26,12 @@ from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as installed_reactor
 
-from channels_lite._limits import (
+from channels_lite._server.limits import (
     BoundedWebSocketProtocol,
     LimitedHTTPFactory,
     Limits,
 )
-from channels_lite._shutdown import close_layers, stop_instances
+from channels_lite._server.shutdown import close_layers, stop_instances
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     Connections get the :attr:`limits` Django's settings ask for: a deadline
     for the request head, a bound on what a websocket's client leaves
     unread, and optionally a cap per client address (see
-    :mod:`channels_lite._limits`).
+    :mod:`channels_lite._server.limits`).
 
     All of this relies on daphne's private internals, so it is done only for
     the daphne releases in :data:`SUPPORTED_DAPHNE`: with any other, the
@@ -147,7 +147,7 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     """
 
     limits = Limits()
-    """What one client may make the server hold (see :mod:`channels_lite._limits`)."""
+    """What one client may make the server hold (see :mod:`.limits`)."""
 
     workarounds = True
     """Whether this server changes daphne at all: see :func:`unsupported_daphne`."""

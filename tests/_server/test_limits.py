@@ -1,4 +1,4 @@
-"""The limits a server reads from Django's settings (channels_lite._limits).
+"""The limits a server reads from Django's settings (channels_lite._server.limits).
 
 What the limits do to real connections is tested in tests/faults/test_serve.py.
 """
@@ -17,11 +17,11 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
 # daphne.server first: it installs the asyncio reactor the factory uses.
-from channels_lite import (
-    _daphne,  # noqa: F401
-    _limits,
+from channels_lite._server import (
+    daphne as _daphne,  # noqa: F401
 )
-from channels_lite._limits import LimitedHTTPFactory, Limits
+from channels_lite._server import limits as _limits
+from channels_lite._server.limits import LimitedHTTPFactory, Limits
 
 
 def test_limits_default_to_ten_seconds_four_mib_and_no_address_cap() -> None:
@@ -116,7 +116,7 @@ def test_handshake_deadline_aborts_a_connection_without_a_request_head(
     _, headed = _connect(factory, 1002)
     factory.head_received(headed)
     assert [delay for delay, _, _ in reactor.calls] == [3, 3]
-    with caplog.at_level(logging.INFO, logger="channels_lite._limits"):
+    with caplog.at_level(logging.INFO, logger="channels_lite._server.limits"):
         reactor.run_all()
     assert (silent.disconnected, headed.disconnected) == (True, False)
     [record] = caplog.records
@@ -150,7 +150,7 @@ def test_connections_per_client_are_refused_past_the_cap(
     factory, _ = _factory(Limits(max_connections_per_client=2))
     _, first = _connect(factory, 1001)
     _connect(factory, 1002)
-    with caplog.at_level(logging.WARNING, logger="channels_lite._limits"):
+    with caplog.at_level(logging.WARNING, logger="channels_lite._server.limits"):
         assert factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1003)) is None
     assert "Refused a connection from 127.0.0.1: it holds 2" in caplog.text
     assert factory.buildProtocol(IPv4Address("TCP", "10.0.0.2", 1004)) is not None

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pytest_django import Settings
 
-from channels_lite import _shutdown
-from channels_lite._shutdown import shut_down, stop_instances
+from channels_lite._server import shutdown as _shutdown
+from channels_lite._server.shutdown import shut_down, stop_instances
 from channels_lite.layers import InMemoryChannelLayer, channel_layers
 
 # Seconds: a bound for the waits that end long before it.

@@ -12,12 +12,12 @@ from daphne.http_protocol import HTTPFactory
 from daphne.server import Server as DaphneServer
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
-from channels_lite import _daphne
-from channels_lite._daphne import GracefulServer, close_websockets
-from channels_lite._limits import BoundedWebSocketProtocol, LimitedHTTPFactory
+from channels_lite._server import daphne as _daphne
+from channels_lite._server.daphne import GracefulServer, close_websockets
+from channels_lite._server.limits import BoundedWebSocketProtocol, LimitedHTTPFactory
 from channels_lite.types import Receive, Scope, Send
 
-LOGGER = "channels_lite._daphne"
+LOGGER = "channels_lite._server.daphne"
 
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,7 +121,7 @@ async def test_close_websockets_waits_a_bounded_time_for_silent_clients(
 
 
 def test_the_package_requires_the_lowest_daphne_tested() -> None:
-    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
     dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
     low = ".".join(map(str, _daphne.SUPPORTED_DAPHNE[0]))
     assert f"daphne>={low}" in dependencies
