@@ -11,7 +11,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Protocol, cast
 
 from channels_lite import DEFAULT_CHANNEL_LAYER
-from channels_lite._utils import SendQueue, await_many_dispatch, connection_checks
+from channels_lite._connection_checks import connection_checks
+from channels_lite._dispatch import await_many_dispatch
+from channels_lite._send_queue import SendQueue
 from channels_lite.db import database_sync_to_async
 from channels_lite.exceptions import NoHandlerError, StopConsumer
 from channels_lite.layers import get_channel_layer

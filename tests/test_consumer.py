@@ -13,9 +13,9 @@ import pytest
 from django.urls import path
 from pytest_django import Settings
 
-from channels_lite import _utils
+from channels_lite import _connection_checks
 from channels_lite import consumer as consumer_module
-from channels_lite._utils import ConnectionChecks
+from channels_lite._connection_checks import ConnectionChecks
 from channels_lite.consumer import AsyncConsumer, SyncConsumer, get_handler_name
 from channels_lite.exceptions import NoHandlerError, StopConsumer
 from channels_lite.layers import (
@@ -310,7 +310,7 @@ async def test_consumer_checks_stale_connections_at_most_once_a_second(
     async def record() -> None:
         checked_at.append(clock[0])
 
-    monkeypatch.setattr(_utils, "aclose_old_connections", record)
+    monkeypatch.setattr(_connection_checks, "aclose_old_connections", record)
     checks = ConnectionChecks(interval=1.0, clock=lambda: clock[0])
     monkeypatch.setattr(consumer_module, "connection_checks", checks)
     communicator = ApplicationCommunicator(consumer.as_asgi(), SCOPE)

@@ -1,7 +1,7 @@
 """Websocket consumers, sync and async, for raw frames and for JSON.
 
 The protocol logic lives once, in private mixins: pure message builders, and
-handler bodies written as steps (see :mod:`channels_lite._utils`) that each
+handler bodies written as steps (see :mod:`channels_lite._steps`) that each
 flavour drives, the async one on the event loop and the sync one in its worker
 thread. The public classes only bind those to the signatures Channels defines.
 """
@@ -14,12 +14,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from channels_lite._utils import (
-    Steps,
-    handler_errors_raised,
-    run_steps,
-    run_steps_blocking,
-)
+from channels_lite._handler_errors import handler_errors_raised
+from channels_lite._steps import Steps, run_steps, run_steps_blocking
 from channels_lite.consumer import AsyncConsumer, SyncConsumer
 from channels_lite.exceptions import (
     AcceptConnection,

@@ -9,7 +9,7 @@ from typing import Any
 
 from asgiref.testing import ApplicationCommunicator as BaseApplicationCommunicator
 
-from channels_lite._utils import handler_errors_raised
+from channels_lite._handler_errors import handler_errors_raised
 from channels_lite.db import connections_kept
 from channels_lite.types import ASGIApp, Message, Scope
 
