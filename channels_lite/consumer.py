@@ -25,9 +25,8 @@ __all__ = ["AsyncConsumer", "ConsumerApp", "SyncConsumer", "get_handler_name"]
 logger = logging.getLogger(__name__)
 
 # Message types come from servers and from the channel layer, which may carry
-# names chosen by clients; the cache stops growing past this many entries.
+# names chosen by clients; the cache keeps at most this many entries.
 _HANDLER_NAME_CACHE_SIZE = 1024
-_handler_names: dict[str, str] = {}
 
 
 def get_handler_name(message: Mapping[str, Any]) -> str:
@@ -46,16 +45,16 @@ def get_handler_name(message: Mapping[str, Any]) -> str:
         raise ValueError(
             f"Message type must be a str, not {type(message_type).__name__}"
         )
-    name = _handler_names.get(message_type)
-    if name is not None:
-        return name
+    return _handler_name(message_type)
+
+
+@functools.lru_cache(maxsize=_HANDLER_NAME_CACHE_SIZE)
+def _handler_name(message_type: str) -> str:
     name = message_type.replace(".", "_")
     if name.startswith("_"):
         raise ValueError(
             f"Malformed type in message (leading underscore): {message_type!r}"
         )
-    if len(_handler_names) < _HANDLER_NAME_CACHE_SIZE:
-        _handler_names[message_type] = name
     return name
 
 

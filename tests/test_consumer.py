@@ -98,6 +98,18 @@ def test_get_handler_name_rejects_leading_underscore(message_type: str) -> None:
         get_handler_name({"type": message_type})
 
 
+def test_get_handler_names_are_cached_within_a_bound() -> None:
+    # Clients choose message types: a flood of new ones must not grow memory.
+    cache = consumer_module._handler_name
+    cache.cache_clear()
+    for n in range(3 * consumer_module._HANDLER_NAME_CACHE_SIZE):
+        assert get_handler_name({"type": f"flood.{n}"}) == f"flood_{n}"
+    assert cache.cache_info().currsize == consumer_module._HANDLER_NAME_CACHE_SIZE
+    get_handler_name({"type": "flood.0"})
+    get_handler_name({"type": "flood.0"})
+    assert cache.cache_info().hits == 1
+
+
 def test_get_handler_name_rejects_missing_type() -> None:
     with pytest.raises(ValueError, match="no 'type'"):
         get_handler_name({"text": "hi"})
