@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from asgiref.server import StatelessServer
 
 import channels_lite.layers
 from channels_lite.exceptions import InvalidChannelLayerError
-from channels_lite.types import ASGIApp, Message, Scope
+from channels_lite.types import ASGIApp, Message, Receive, Scope
 
 __all__ = ["Worker"]
 
@@ -55,28 +56,17 @@ class Worker(StatelessServer):
         self.channel_layer = channel_layer
         self.shutdown_timeout = shutdown_timeout
         self.application_instances: dict[str, dict[str, Any]] = {}
-        self._stopping = asyncio.Event()
-        self._abandon = asyncio.Event()
+        self._stop = _StopRequests()
 
     def run(self) -> None:
         """Run until SIGINT or SIGTERM, then shut down gracefully and return."""
         asyncio.run(self._run_with_signals())
 
     async def _run_with_signals(self) -> None:
-        loop = asyncio.get_running_loop()
-        handled: list[signal.Signals] = []
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(signum, self.stop)
-            except (ValueError, RuntimeError, NotImplementedError):
-                # Not the main thread (or no signals here): the caller stops us.
-                continue
-            handled.append(signum)
         try:
-            await self.arun()
+            with _stopped_by_signals(self.stop):
+                await self.arun()
         finally:
-            for signum in handled:
-                loop.remove_signal_handler(signum)
             await self.channel_layer.close()
 
     def stop(self) -> None:
@@ -85,12 +75,7 @@ class Worker(StatelessServer):
         Call it from the worker's event loop (``loop.call_soon_threadsafe``
         from other threads).
         """
-        if self._stopping.is_set():
-            logger.warning("Second stop request: cancelling busy handlers now")
-            self._abandon.set()
-            return
-        logger.info("Worker shutting down: finishing in-flight messages")
-        self._stopping.set()
+        self._stop.request()
 
     async def arun(self) -> None:
         """Listen until :meth:`stop` is called or the layer fails, then drain."""
@@ -120,9 +105,9 @@ class Worker(StatelessServer):
         A message is taken off the layer only once the instance has taken the
         previous one, so at most one waits in the worker per channel.
         """
-        while not self._stopping.is_set():
+        while not self._stop.stopping.is_set():
             await self._until_taken(channel)
-            if self._stopping.is_set():
+            if self._stop.stopping.is_set():
                 return
             message = await self._next_message(channel)
             if message is None:
@@ -137,7 +122,7 @@ class Worker(StatelessServer):
         await _first_of(
             details["input_queue"].join(),
             asyncio.shield(details["future"]),
-            self._stopping.wait(),
+            self._stop.stopping.wait(),
         )
 
     async def _next_message(self, channel: str) -> Message | None:
@@ -147,7 +132,7 @@ class Worker(StatelessServer):
         not dropped.
         """
         receive = asyncio.ensure_future(self.channel_layer.receive(channel))
-        await _first_of(receive, self._stopping.wait())
+        await _first_of(receive, self._stop.stopping.wait())
         if receive.cancelled():
             return None
         return receive.result()
@@ -182,30 +167,12 @@ class Worker(StatelessServer):
         return queue
 
     def _start_instance(self, scope: Scope) -> dict[str, Any]:
-        queue: asyncio.Queue[Message] = asyncio.Queue()
-        idle = asyncio.Event()
-
-        async def receive() -> Message:
-            # Asking for a message with none queued means everything handed
-            # over so far has been handled: the shutdown drain waits for this.
-            if queue.empty():
-                idle.set()
-            message = await queue.get()
-            # Taken is enough: the listener may fetch the next message now.
-            queue.task_done()
-            return message
-
         async def send(message: Message) -> None:
             await self.application_send(scope, message)
 
-        future = asyncio.ensure_future(self.application(scope, receive, send))
-        return {
-            "input_queue": queue,
-            "future": future,
-            "scope": scope,
-            "last_used": time.time(),
-            "idle": idle,
-        }
+        return _start_instance(
+            lambda receive: self.application(scope, receive, send), scope
+        )
 
     async def application_send(self, scope: Scope, message: Message) -> None:
         """Drop what an instance sends: a channel scope has no one to reply to."""
@@ -252,32 +219,119 @@ class Worker(StatelessServer):
 
     async def _finish_instances(self) -> None:
         """Wait (bounded) until every instance is idle, then cancel them all."""
-        waiters = [
-            asyncio.ensure_future(self._until_idle(details))
-            for details in self.application_instances.values()
-        ]
-        if waiters:
-            abandon = asyncio.ensure_future(self._abandon.wait())
-            everyone = asyncio.gather(*waiters)
-            await asyncio.wait(
-                (everyone, abandon),
-                timeout=self.shutdown_timeout,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if not everyone.done():
-                logger.warning("Worker cancelling handlers that did not finish")
-            everyone.cancel()
-            abandon.cancel()
-            await asyncio.gather(everyone, abandon, return_exceptions=True)
+        await _until_all_idle(
+            self.application_instances.values(),
+            grace=self.shutdown_timeout,
+            abandon=self._stop.abandon,
+        )
         for scope_id in list(self.application_instances):
             details = self.application_instances[scope_id]
             details["future"].cancel()
             await asyncio.gather(details["future"], return_exceptions=True)
             await self._reap(scope_id, restart=False)
 
-    @staticmethod
-    async def _until_idle(details: dict[str, Any]) -> None:
-        await _first_of(details["idle"].wait(), asyncio.shield(details["future"]))
+
+class _StopRequests:
+    """The two stages of a worker's stop: stop listening, then stop waiting.
+
+    The first request sets :attr:`stopping` (listeners take no more messages,
+    the drain begins); any later one sets :attr:`abandon` (the drain stops
+    waiting for busy handlers).
+    """
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+        self.abandon = asyncio.Event()
+
+    def request(self) -> None:
+        """Begin the next stage of the stop, with one log line."""
+        if self.stopping.is_set():
+            logger.warning("Second stop request: cancelling busy handlers now")
+            self.abandon.set()
+            return
+        logger.info("Worker shutting down: finishing in-flight messages")
+        self.stopping.set()
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """Call ``stop`` on SIGINT and SIGTERM within this block, where possible."""
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop)
+        except (ValueError, RuntimeError, NotImplementedError):
+            # Not the main thread (or no signals here): the caller stops us.
+            continue
+        handled.append(signum)
+    try:
+        yield
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+
+
+def _start_instance(
+    run: Callable[[Receive], Awaitable[None]], scope: Scope
+) -> dict[str, Any]:
+    """Start ``run(receive)`` for ``scope``; return its details for the worker.
+
+    The details hold what asgiref's ``StatelessServer`` keeps (``input_queue``,
+    ``future``, ``scope``, ``last_used``) and ``idle``, set when the instance
+    asks for a message with none queued.
+    """
+    queue: asyncio.Queue[Message] = asyncio.Queue()
+    idle = asyncio.Event()
+
+    async def receive() -> Message:
+        # Asking for a message with none queued means everything handed
+        # over so far has been handled: the shutdown drain waits for this.
+        if queue.empty():
+            idle.set()
+        message = await queue.get()
+        # Taken is enough: the listener may fetch the next message now.
+        queue.task_done()
+        return message
+
+    future = asyncio.ensure_future(run(receive))
+    return {
+        "input_queue": queue,
+        "future": future,
+        "scope": scope,
+        "last_used": time.time(),
+        "idle": idle,
+    }
+
+
+async def _until_all_idle(
+    instances: Iterable[dict[str, Any]], *, grace: float, abandon: asyncio.Event
+) -> None:
+    """Wait until every instance is idle or ended, for up to ``grace`` seconds.
+
+    Setting ``abandon`` ends the wait early; either way, a WARNING says when
+    handlers are still busy.
+    """
+    waiters = [
+        asyncio.ensure_future(
+            _first_of(details["idle"].wait(), asyncio.shield(details["future"]))
+        )
+        for details in instances
+    ]
+    if not waiters:
+        return
+    abandoned = asyncio.ensure_future(abandon.wait())
+    everyone = asyncio.gather(*waiters)
+    await asyncio.wait(
+        (everyone, abandoned),
+        timeout=grace,
+        return_when=asyncio.FIRST_COMPLETED,
+    )
+    if not everyone.done():
+        logger.warning("Worker cancelling handlers that did not finish")
+    everyone.cancel()
+    abandoned.cancel()
+    await asyncio.gather(everyone, abandoned, return_exceptions=True)
 
 
 async def _first_of(*awaitables: Awaitable[Any]) -> None:
