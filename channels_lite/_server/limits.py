@@ -110,14 +110,29 @@ class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]  # daphne is untype
         from twisted.internet import reactor
 
         super().__init__(server)
+        # Per address, the transports of its connections: a transport lives
+        # as long as its connection, where the HTTP protocol is dropped once a
+        # websocket takes the connection over. Connections built but not yet
+        # given their transport wait in ``_pending``.
         self._by_client: dict[str, weakref.WeakSet[Any]] = {}
+        self._pending: list[tuple[str, Any]] = []
         self._tracked = 0
         self._headed: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Each connection's pending deadline, cancelled once its head is in.
+        self._deadlines: weakref.WeakKeyDictionary[Any, Any] = (
+            weakref.WeakKeyDictionary()
+        )
         self._reactor: Any = reactor
 
-    def head_received(self, transport: Any) -> None:
-        """Note that a request on ``transport`` has sent its complete head."""
+    def head_received(self, transport: Any, protocol: Any = None) -> None:
+        """Note that a request on ``transport`` has sent its complete head.
+
+        Given the connection's ``protocol`` too, its deadline is cancelled.
+        """
         self._headed.add(transport)
+        call = self._deadlines.pop(protocol, None) if protocol is not None else None
+        if call is not None and call.active():
+            call.cancel()
 
     def buildProtocol(self, addr: Any) -> Any:
         """Build the connection's protocol, or refuse it (``None``)."""
@@ -139,9 +154,18 @@ class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]  # daphne is untype
         if limits.max_connections_per_client is not None and host is not None:
             self._track(host, protocol)
         if limits.handshake_timeout is not None and _time_requests(protocol):
-            self._reactor.callLater(
-                limits.handshake_timeout, self._check_handshake, protocol, addr
+            # The deadline holds the connection weakly: holding it strongly
+            # kept every connection's memory for the whole timeout, however
+            # short it lived (megabytes under connection churn).
+            call = self._reactor.callLater(
+                limits.handshake_timeout,
+                self._check_handshake,
+                weakref.ref(protocol),
+                addr,
             )
+            if call is not None:
+                # Twisted wraps the HTTP channel that its requests report as.
+                self._deadlines[getattr(protocol, "_channel", protocol)] = call
         return protocol
 
     def _track(self, host: str, protocol: Any) -> None:
@@ -150,20 +174,32 @@ class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]  # daphne is untype
         if self._tracked % _SWEEP_EVERY == 0:
             for other in list(self._by_client):
                 self._held(other)
-        # After the sweep: ``protocol`` is not connected yet.
-        self._by_client.setdefault(host, weakref.WeakSet()).add(protocol)
+        # Its transport comes once Twisted connects it, right after this.
+        self._pending.append((host, protocol))
+
+    def _settle(self) -> None:
+        """File the connections built since last time under their transports."""
+        for host, protocol in self._pending:
+            transport = _transport(protocol)
+            if transport is not None:
+                self._by_client.setdefault(host, weakref.WeakSet()).add(transport)
+        self._pending.clear()
 
     def _held(self, host: str) -> list[Any]:
-        """Return the connections ``host`` holds open, forgetting closed ones."""
-        protocols = self._by_client.get(host)
-        if protocols is None:
+        """Return the transports ``host`` holds open, forgetting closed ones."""
+        self._settle()
+        transports = self._by_client.get(host)
+        if transports is None:
             return []
-        held = [protocol for protocol in protocols if _connected(protocol)]
+        held = [t for t in transports if getattr(t, "connected", False)]
         if not held:
             del self._by_client[host]
         return held
 
-    def _check_handshake(self, protocol: Any, addr: Any) -> None:
+    def _check_handshake(self, ref: weakref.ref[Any], addr: Any) -> None:
+        protocol = ref()
+        if protocol is None:
+            return
         transport = _transport(protocol)
         if not _connected(protocol) or transport in self._headed:
             return
@@ -184,7 +220,7 @@ class _TimedRequest(WebRequest):  # type: ignore[misc]  # daphne is untyped
         """Note the complete head, then go on as daphne does."""
         factory = getattr(self.channel, "factory", None)
         if isinstance(factory, LimitedHTTPFactory):
-            factory.head_received(self.channel.transport)
+            factory.head_received(self.channel.transport, self.channel)
         super().gotLength(length)
 
 

@@ -5,7 +5,9 @@ What the limits do to real connections is tested in tests/faults/test_serve.py.
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 # daphne.server first: it installs the asyncio reactor the factory uses.
@@ -100,10 +104,17 @@ def _factory(limits: Limits) -> tuple[LimitedHTTPFactory, FakeReactor]:
     return factory, reactor
 
 
-def _connect(factory: LimitedHTTPFactory, port: int) -> tuple[Any, StringTransport]:
+class TcpLikeTransport(StringTransport):
+    """A connected TCP transport holds its protocol, as the reactor's do."""
+
+    protocol: Any = None
+
+
+def _connect(factory: LimitedHTTPFactory, port: int) -> tuple[Any, TcpLikeTransport]:
     protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", port))
     assert protocol is not None
-    transport = StringTransport()  # type: ignore[no-untyped-call]
+    transport = TcpLikeTransport()  # type: ignore[no-untyped-call]
+    transport.protocol = protocol
     protocol.makeConnection(transport)
     return protocol, transport
 
@@ -138,6 +149,30 @@ def test_handshake_deadline_marks_the_head_when_headers_are_complete() -> None:
     assert not transport.disconnected
 
 
+def test_handshake_deadline_does_not_keep_a_closed_connection_alive() -> None:
+    factory, reactor = _factory(Limits(handshake_timeout=3))
+    protocol, transport = _connect(factory, 1001)
+    alive = weakref.ref(protocol)
+    protocol.connectionLost(ConnectionDone())
+    del protocol, transport
+    gc.collect()
+    # The pending deadline alone must not hold the connection's memory.
+    assert alive() is None
+    reactor.run_all()
+
+
+def test_handshake_deadline_is_cancelled_once_the_head_is_in() -> None:
+    factory = LimitedHTTPFactory(FakeServer(Limits(handshake_timeout=3)))
+    clock = Clock()
+    factory._reactor = clock
+    protocol, transport = _connect(factory, 1001)
+    assert len(clock.getDelayedCalls()) == 1
+    protocol.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert clock.getDelayedCalls() == []
+    clock.advance(5)
+    assert not transport.disconnected
+
+
 def test_handshake_deadline_off_schedules_nothing() -> None:
     factory, reactor = _factory(Limits(handshake_timeout=None))
     _connect(factory, 1001)
@@ -168,7 +203,22 @@ def test_connections_per_client_forget_addresses_that_hold_none(
     protocol = factory.buildProtocol(IPv4Address("TCP", "10.0.0.2", 1002))
     assert protocol is not None
     protocol.makeConnection(StringTransport())  # type: ignore[no-untyped-call]
+    assert len(factory._held("10.0.0.2")) == 1
     assert list(factory._by_client) == ["10.0.0.2"]
+
+
+def test_connections_per_client_count_a_connection_a_websocket_took_over() -> None:
+    # Daphne hands an upgraded connection's transport to a websocket
+    # protocol and drops the HTTP one: the count must not drop with it.
+    factory, _ = _factory(Limits(max_connections_per_client=1))
+    protocol, transport = _connect(factory, 1001)
+    assert len(factory._held("127.0.0.1")) == 1
+    transport.protocol = object()
+    alive = weakref.ref(protocol)
+    del protocol
+    gc.collect()
+    assert alive() is None
+    assert factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1002)) is None
 
 
 class Buffered:
