@@ -48,82 +48,17 @@ from redis.exceptions import (
     TimeoutError,
 )
 
-from channels_lite.layers.redis import _wire
-
 __all__ = [
     "SPLIT_SCRIPTS",
     "aclose",
     "connect",
-    "register_scripts",
     "run",
     "run_split",
     "wait_for_entry",
 ]
 
-# KEYS: group, caps. Drops expired members; returns {members, caps as a flat
-# channel, capacity list}.
-_MEMBERS = (
-    _wire._PRELUDE
-    + """
-local now = now_ms()
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-for i = 1, #expired do
-  redis.call('ZREM', KEYS[1], expired[i])
-  redis.call('HDEL', KEYS[2], expired[i])
-end
-return {redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('HGETALL', KEYS[2])}
-"""
-)
-
-# KEYS: per target, its queue and its counts hash (all in one slot). ARGV:
-# body, expiry ms, then per target "Isuffix=cap,suffix=cap" for an inbox or
-# "L=cap" for a normal channel. Returns {delivered, dropped}.
-_DELIVER = (
-    _wire._PRELUDE
-    + """
-local now = now_ms()
-local body, ttl = ARGV[1], tonumber(ARGV[2])
-local deadline = string.format('%013d', now + ttl)
-local entry = deadline .. ' ' .. body
-local delivered, dropped = 0, 0
-for t = 1, #KEYS / 2 do
-  local queue, counts, spec = KEYS[2 * t - 1], KEYS[2 * t], ARGV[t + 2]
-  if string.sub(spec, 1, 1) == 'L' then
-    if offer(queue, tonumber(string.sub(spec, 3)), now, entry, ttl) then
-      delivered = delivered + 1
-    else
-      dropped = dropped + 1
-    end
-  else
-    local accepted = {}
-    for suffix, cap in string.gmatch(string.sub(spec, 2), '([^=,]*)=(%d+)') do
-      if inbox_full(counts, suffix, tonumber(cap)) then
-        dropped = dropped + 1
-      else
-        accepted[#accepted + 1] = suffix
-      end
-    end
-    if #accepted > 0 then
-      push(queue, deadline .. table.concat(accepted, ',') .. ' ' .. body, ttl)
-      redis.call('PEXPIRE', counts, ttl)
-      delivered = delivered + #accepted
-    end
-  end
-end
-return {delivered, dropped}
-"""
-)
-
 #: The layer scripts that span slots, and so are split on a cluster.
 SPLIT_SCRIPTS = frozenset({"group_send", "group_add"})
-
-
-def register_scripts(client: Redis) -> dict[str, AsyncScript]:
-    """Register the helper scripts split operations need on ``client``."""
-    return {
-        "cluster.members": client.register_script(_MEMBERS),
-        "cluster.deliver": client.register_script(_DELIVER),
-    }
 
 
 def connect(nodes: Sequence[str], options: dict[str, Any]) -> Redis:

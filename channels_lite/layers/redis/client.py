@@ -170,8 +170,6 @@ class Shard:
             name: self.client.register_script(source)
             for name, source in scripts.items()
         }
-        if config.cluster_nodes:
-            self.scripts.update(cluster.register_scripts(self.client))
 
     def _connect(
         self, config: HostConfig, options: dict[str, Any], bounded: bool = False

@@ -44,16 +44,6 @@ __all__ = ["RedisChannelLayer"]
 
 logger = logging.getLogger(__name__)
 
-_SCRIPTS = {
-    "send": _wire.SEND,
-    "pop": _wire.POP,
-    "unpop": _wire.UNPOP,
-    "drain": _wire.DRAIN,
-    "ack": _wire.ACK,
-    "group_add": _wire.GROUP_ADD,
-    "group_discard": _wire.GROUP_DISCARD,
-    "group_send": _wire.GROUP_SEND,
-}
 _RENEW_CHUNK = 200
 
 
@@ -136,7 +126,7 @@ class RedisChannelLayer(BaseChannelLayer):
         )
         self.client_prefix = secrets.token_hex(6)
         self.stats: Counter[str] = Counter()
-        self._clients = LoopClients(self.hosts, _SCRIPTS)
+        self._clients = LoopClients(self.hosts, _wire.SCRIPTS)
         self._inboxes: dict[str, Inbox] = {}
         self._drainers: dict[str, LoopState] = {}
         # This process's channels: channel -> groups, and when the channel
