@@ -29,8 +29,8 @@ from time import monotonic
 from typing import Any
 
 from channels_lite.exceptions import ChannelLayerUnavailable
+from channels_lite.layers.redis._shards import Shard, stop_if_cancelled
 from channels_lite.layers.redis._wire import Keys, parse_entry
-from channels_lite.layers.redis.client import Shard, stop_if_cancelled
 
 __all__ = ["BATCH", "Inbox"]
 

@@ -28,13 +28,12 @@ from channels_lite.exceptions import (
 )
 from channels_lite.layers.base import BaseChannelLayer
 from channels_lite.layers.redis import _wire
+from channels_lite.layers.redis._hosts import ShardRing, parse_hosts
 from channels_lite.layers.redis._inbox import Inbox
-from channels_lite.layers.redis.client import (
+from channels_lite.layers.redis._shards import (
     LoopClients,
     LoopState,
     Shard,
-    ShardRing,
-    parse_hosts,
     stop_if_cancelled,
 )
 from channels_lite.layers.redis.crypto import FernetEncryptor

@@ -12,6 +12,7 @@ import pytest
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
+from channels_lite.layers.redis._topology.standalone import StandaloneShard
 from tests._redis import RedisServer
 from tests.layers.redis.conftest import LayerFactory, RoundTrips
 
@@ -158,6 +159,7 @@ async def test_drain_reports_the_hand_overs_it_carries(
     for n in range(3):
         await layer.send(channel, {"type": "m", "n": n})
     shard = layer._shard(layer._clients.current(), queue)
+    assert isinstance(shard, StandaloneShard)
     keys = [layer.keys.queue(queue), layer.keys.counts(queue)]
     _, entries = await shard.run("drain", keys, [1, suffix, 2])
     assert len(entries) == 1

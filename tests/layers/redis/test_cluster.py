@@ -16,7 +16,7 @@ from redis.crc import key_slot
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
-from channels_lite.layers.redis.client import parse_hosts
+from channels_lite.layers.redis._hosts import parse_hosts
 from tests._redis_cluster import RedisClusterProcesses, _free_cluster_port
 
 pytestmark = pytest.mark.redis

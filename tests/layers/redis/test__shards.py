@@ -12,7 +12,7 @@ from redis.retry import Retry as SyncRetry
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
-from channels_lite.layers.redis.client import ShardRing, parse_hosts
+from channels_lite.layers.redis._hosts import ShardRing, parse_hosts
 from tests._redis import RedisServer
 
 
