@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import Any, ClassVar
 
+from redis.backoff import ExponentialBackoff
+
 from channels_lite.exceptions import (
     ChannelFull,
     ChannelLayerUnavailable,
@@ -44,6 +46,8 @@ __all__ = ["RedisChannelLayer"]
 logger = logging.getLogger(__name__)
 
 _RENEW_CHUNK = 200
+# Pauses of a receive() while Redis is unreachable: 0.1 s, doubling up to 1 s.
+_RECEIVE_BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 
 
 class RedisChannelLayer(BaseChannelLayer):
@@ -209,7 +213,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
     async def _receive_queue(self, channel: str) -> bytes:
         shard = self._shard(self._clients.current(), channel)
-        key, delay = self.keys.queue(channel), 0.1
+        key, failures = self.keys.queue(channel), 0
         while True:
             stop_if_cancelled()
             try:
@@ -219,8 +223,8 @@ class RedisChannelLayer(BaseChannelLayer):
                     continue
             except ChannelLayerUnavailable as exc:
                 logger.warning("Receiving on %s paused: %s", channel, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                await asyncio.sleep(_RECEIVE_BACKOFF.compute(failures))
+                failures += 1
                 continue
             plain = self._decrypt(_wire.parse_entry(entry)[2])
             if plain is not None:
