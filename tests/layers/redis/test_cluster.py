@@ -137,6 +137,24 @@ async def test_calls_right_after_a_node_restarts_succeed(
         assert await layer.receive(channels[0]) == {"type": "after"}
 
 
+async def test_group_send_right_after_a_node_restarts_succeeds(
+    layer: RedisChannelLayer, redis_cluster: RedisClusterProcesses
+) -> None:
+    channels = [f"test.regroup{n}" for n in range(30)]
+    for channel in channels:
+        await layer.group_add("regroup", channel)
+    await layer.group_send("regroup", {"type": "before"})
+    slots = owners(redis_cluster)
+    group_node = slots[key_slot(layer.keys.group("regroup").encode())]
+    # A node holding member queues, not the group: its pooled connections die.
+    queue_nodes = {slots[key_slot(layer.keys.queue(c).encode())] for c in channels}
+    queue_node = min(queue_nodes - {group_node})
+
+    redis_cluster.restart(queue_node)
+    async with asyncio.timeout(TIMEOUT):
+        await layer.group_send("regroup", {"type": "after"})
+
+
 async def test_layer_reports_a_cluster_that_cannot_be_reached() -> None:
     url = f"redis://127.0.0.1:{_free_cluster_port()}"
     layer = RedisChannelLayer(hosts=[{"cluster": [url], "socket_connect_timeout": 1}])

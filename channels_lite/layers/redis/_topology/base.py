@@ -191,14 +191,72 @@ async def run_pipelined(
     scripts: dict[str, AsyncScript],
     calls: Sequence[ScriptCall],
     new_pipeline: Callable[[], Any],
+    retry: Retry | None = None,
 ) -> list[Any]:
     """Run ``calls`` through pipelines of ``client``: one round trip, per node.
 
-    Scripts are sent by SHA; calls that the server refused with NOSCRIPT (a
-    restarted or flushed server) did not run, and are sent again once their
-    scripts are loaded. redis-py's own pipeline support for scripts asks the
-    server SCRIPT EXISTS before every pipeline, one more round trip each
-    time, and its cluster pipeline does not load missing scripts at all.
+    A call that failed on the server gives its error in its place; a
+    connection error raises. With ``retry`` (for a cluster, whose pipeline
+    records a connection that broke while its replies were read as the error
+    of each unread call), the calls that failed so are sent again as
+    ``retry`` says, and only those: the others ran. A pipeline that fails as
+    a whole (a node could not be written to) is not sent again, since the
+    calls on the other nodes ran.
+    """
+    results: list[Any] = [None] * len(calls)
+    pending = list(range(len(calls)))
+
+    async def attempt() -> None:
+        nonlocal pending
+        try:
+            replies = await _send(
+                client, scripts, [calls[i] for i in pending], new_pipeline
+            )
+        except Exception as exc:
+            raise _WholePipelineFailed(exc) from exc
+        for index, reply in zip(pending, replies, strict=True):
+            results[index] = reply
+        pending = [i for i in pending if isinstance(results[i], _BROKEN)]
+        if pending:
+            raise results[pending[0]]
+
+    try:
+        if retry is None:
+            await attempt()
+        else:
+            await retry.call_with_retry(attempt, _ignore)
+    except _WholePipelineFailed as failed:
+        raise failed.error from None
+    return results
+
+
+_BROKEN = redis_exceptions.ConnectionError
+
+
+class _WholePipelineFailed(Exception):
+    """A pipeline raised instead of answering per call: not to be retried."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+async def _ignore(error: Exception) -> None:
+    """Nothing to do between attempts: the clients reconnect on their own."""
+
+
+async def _send(
+    client: Any,
+    scripts: dict[str, AsyncScript],
+    calls: Sequence[ScriptCall],
+    new_pipeline: Callable[[], Any],
+) -> list[Any]:
+    """Send ``calls`` by SHA; re-send those refused with NOSCRIPT once loaded.
+
+    Calls refused with NOSCRIPT (a restarted or flushed server) did not run.
+    redis-py's own pipeline support for scripts asks the server SCRIPT
+    EXISTS before every pipeline, one more round trip each time, and its
+    cluster pipeline does not load missing scripts at all.
     """
     results = await _pipeline(scripts, calls, new_pipeline)
     missing = [i for i, result in enumerate(results) if _no_script(result)]

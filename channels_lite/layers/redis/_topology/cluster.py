@@ -9,8 +9,9 @@ layer lets commands run at once, and one for blocking waits.
 redis-py's cluster client does not retry with its own policy here (its
 retries also repeat timed-out commands, which could deliver a send twice);
 the layer's ``retry`` (by default one retry after a connection error, never
-after a timeout, as on a single server) is applied to each call instead, so
-a connection that died with a restarted node does not fail the next call.
+after a timeout, as on a single server) is applied to each call instead, and
+to each call of a pipeline, so a connection that died with a restarted node
+does not fail the next call.
 
 Every key of the layer carries a hash tag (see ``_wire``), so the scripts of
 send, receive, presence and group membership touch one slot each. Two
@@ -90,7 +91,8 @@ class ClusterShard(Shard):
     ) -> None:
         super().__init__(config, options)
         settings = _cluster_settings(config, options)
-        self._retry: Retry = settings.pop("retry")
+        # An entry with "retry": None gets no retry.
+        self._retry: Retry = settings.pop("retry", None) or _no_retry()
         limit = int(settings.pop("max_connections", None) or DEFAULT_MAX_CONNECTIONS)
         # Each call holds at most one connection per node, so with ``limit``
         # calls at once a node never runs out (redis-py's cluster client
@@ -125,7 +127,7 @@ class ClusterShard(Shard):
 
     async def _pipelined(self, calls: Sequence[ScriptCall]) -> list[Any]:
         return await run_pipelined(
-            self.client, self.scripts, calls, self.client.pipeline
+            self.client, self.scripts, calls, self.client.pipeline, self._retry
         )
 
     async def _group_add(self, keys: Sequence[str], args: Sequence[Any]) -> int:
