@@ -47,6 +47,7 @@ from channels_lite.layers.redis._topology.base import (
     Shard,
     delete_matching,
     run_pipelined,
+    run_script,
 )
 
 __all__ = ["ClusterShard"]
@@ -114,9 +115,14 @@ class ClusterShard(Shard):
                 return await self._group_send(keys, args)
             if script == "group_add":
                 return await self._group_add(keys, args)
-            return await self._retry.call_with_retry(
-                lambda: self.scripts[script](keys, args), _no_op
-            )
+            return await self._run_one(script, keys, args)
+
+    async def _run_one(
+        self, script: str, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        return await self._retry.call_with_retry(
+            lambda: run_script(self.client, self.scripts[script], keys, args), _no_op
+        )
 
     async def run_many(self, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run several one-slot script calls: one pipeline per node, in parallel."""
@@ -146,9 +152,7 @@ class ClusterShard(Shard):
 
     async def _group_send(self, keys: Sequence[str], args: Sequence[Any]) -> list[int]:
         root, body, ttl, default_cap = args
-        members, flat_caps = await self._retry.call_with_retry(
-            lambda: self.scripts["cluster.members"](keys, []), _no_op
-        )
+        members, flat_caps = await self._run_one("cluster.members", keys, [])
         caps = {
             _text(flat_caps[i]): _text(flat_caps[i + 1])
             for i in range(0, len(flat_caps), 2)

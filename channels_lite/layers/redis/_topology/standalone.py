@@ -25,6 +25,7 @@ from channels_lite.layers.redis._topology.base import (
     Shard,
     delete_matching,
     run_pipelined,
+    run_script,
 )
 
 __all__ = ["StandaloneShard"]
@@ -53,7 +54,6 @@ class StandaloneShard(Shard):
                 "retry": Retry(NoBackoff(), retries=0),
             }
         )
-        # redis-py's scripts run by SHA and load themselves after NOSCRIPT.
         self.scripts: dict[str, AsyncScript] = {
             name: self.client.register_script(source)
             for name, source in scripts.items()
@@ -77,9 +77,9 @@ class StandaloneShard(Shard):
         # beyond the semaphore, whose free acquire does not suspend.
         try:
             if self._slots is None:
-                return await self.scripts[script](keys, args)
+                return await run_script(self.client, self.scripts[script], keys, args)
             async with self._slots:
-                return await self.scripts[script](keys, args)
+                return await run_script(self.client, self.scripts[script], keys, args)
         except self.unavailable_errors as exc:
             raise self.unavailable(exc) from exc
 
