@@ -17,7 +17,11 @@ from redis.crc import key_slot
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
 from channels_lite.layers.redis._hosts import parse_hosts
-from tests._redis_cluster import RedisClusterProcesses, _free_cluster_port
+from tests._redis_cluster import (
+    RedisClusterProcesses,
+    _free_cluster_port,
+    skip_without_cluster_support,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -156,6 +160,7 @@ async def test_group_send_right_after_a_node_restarts_succeeds(
 
 
 async def test_layer_reports_a_cluster_that_cannot_be_reached() -> None:
+    skip_without_cluster_support()
     url = f"redis://127.0.0.1:{_free_cluster_port()}"
     layer = RedisChannelLayer(hosts=[{"cluster": [url], "socket_connect_timeout": 1}])
     with pytest.raises(ChannelLayerUnavailable, match="cannot be connected"):

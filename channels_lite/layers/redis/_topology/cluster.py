@@ -22,16 +22,29 @@ operations span slots and are split here:
   one pipeline (one round trip per node, in parallel);
 * renewing many memberships at once (``group_add`` with several groups)
   runs one script per group slot, the same way.
+
+Cluster entries need redis-py 8.2 or later (:data:`MIN_REDIS_PY`). Before
+it, the cluster pipeline refuses EVALSHA; and with redis-py 8.1.0,
+``test_concurrent_calls_and_cancelled_waits_get_their_own_replies`` in
+``tests/layers/redis/test__topology.py`` fails: a command is sent on a
+connection that is not connected, after blocking waits were cancelled
+(the class of bug of https://github.com/redis/redis-py/issues/2665; the
+8.2 fix was not pinned to one change). An earlier release worked around it
+with plain per-node clients beside the cluster client; 8.2.0 passes that
+test, so the layer uses the cluster client alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -50,7 +63,19 @@ from channels_lite.layers.redis._topology.base import (
     run_script,
 )
 
-__all__ = ["ClusterShard"]
+__all__ = ["MIN_REDIS_PY", "SUPPORTED", "ClusterShard"]
+
+#: The oldest redis-py whose cluster client the layer can use (see above).
+MIN_REDIS_PY = (8, 2)
+
+
+def _redis_py() -> tuple[int, int]:
+    found = re.match(r"(\d+)\.(\d+)", importlib.metadata.version("redis"))
+    return (int(found[1]), int(found[2])) if found else (0, 0)
+
+
+#: Whether the installed redis-py serves Redis Cluster entries.
+SUPPORTED = _redis_py() >= MIN_REDIS_PY
 
 
 def _no_retry() -> Retry:
@@ -90,6 +115,12 @@ class ClusterShard(Shard):
     def __init__(
         self, config: HostConfig, scripts: dict[str, str], options: dict[str, Any]
     ) -> None:
+        if not SUPPORTED:
+            raise ImproperlyConfigured(
+                f"Redis Cluster entries need redis-py "
+                f"{'.'.join(map(str, MIN_REDIS_PY))} or later, "
+                f"not {importlib.metadata.version('redis')}"
+            )
         super().__init__(config, options)
         settings = _cluster_settings(config, options)
         # An entry with "retry": None gets no retry.
