@@ -12,11 +12,15 @@ import threading
 import time
 from collections import deque
 from time import monotonic
-from typing import Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from channels_lite.exceptions import ChannelFull
+from channels_lite.layers._inmemory_presence import InMemoryPresenceStore
 from channels_lite.layers._mailbox import Mailbox
 from channels_lite.layers.base import BaseChannelLayer, ChannelCapacity
+
+if TYPE_CHECKING:
+    from channels_lite.presence import PresenceStore
 
 __all__ = ["InMemoryChannelLayer"]
 
@@ -159,6 +163,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self._scheduled_groups: set[str] = set()
         self._sequence = itertools.count()
         self._lock = threading.Lock()
+        self._presence: InMemoryPresenceStore | None = None
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         """Put a copy of ``message`` on ``channel``.
@@ -287,6 +292,13 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 len(members),
                 ", ".join(repr(name) for name in full[:5]),
             )
+
+    def presence_store(self) -> PresenceStore:
+        """Return this layer's presence store (see :mod:`channels_lite.presence`)."""
+        with self._lock:
+            if self._presence is None:
+                self._presence = InMemoryPresenceStore(self._current_members)
+            return self._presence
 
     def _clean_expired(self) -> None:
         """Drop expired messages and group memberships now.
