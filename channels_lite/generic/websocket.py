@@ -12,8 +12,8 @@ calls the hooks directly in the consumer's worker thread, the async one
 awaits them on the loop, exactly as Channels does. Those hooks are where a
 subclass overrides behaviour, and a sync hook must run in the worker thread
 (it may block on the ORM), so the twins are a few lines each that read top to
-bottom: no driver, no generator. Keep each twin pair next to its docstring
-and change both together.
+bottom: no driver, no generator. A change to one twin goes to the other in
+the same commit; the tests in ``tests/generic`` run against both flavours.
 """
 
 from __future__ import annotations
@@ -100,8 +100,9 @@ def _receive_kwargs(message: Message) -> dict[str, Any]:
 class _WebsocketMixin(AsyncConsumer):
     """The websocket logic shared by :class:`WebsocketConsumer` and its async twin.
 
-    Everything here runs on the event loop and calls no user hook; the
-    handlers that call hooks are written in each flavour.
+    Its coroutines run on the event loop, in both flavours; the handlers that
+    call the user's hooks (``connect``, ``disconnect``, ...) are written in
+    each flavour.
     """
 
     groups: list[str] | None = None
