@@ -21,7 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-__all__ = ["SERVERS", "main"]
+__all__ = ["main"]
 
 SERVERS = ("daphne", "uvicorn")
 """The servers ``--server`` chooses from; the first is the default."""
