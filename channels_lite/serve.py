@@ -34,8 +34,9 @@ MISSING_UVICORN = (
 
 def server_of(argv: Sequence[str]) -> str:
     """Return the server ``--server`` names in ``argv`` (daphne if none)."""
+    # No abbreviations: daphne's --server-name must not pass for --server.
     chooser = argparse.ArgumentParser(
-        prog="python -m channels_lite.serve", add_help=False
+        prog="python -m channels_lite.serve", add_help=False, allow_abbrev=False
     )
     chooser.add_argument("--server", choices=SERVERS, default=SERVERS[0])
     known, _ = chooser.parse_known_args(argv)

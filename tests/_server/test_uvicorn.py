@@ -65,6 +65,8 @@ def test_server_of_is_daphne_unless_told() -> None:
     assert serve.server_of(["mysite.asgi:application"]) == "daphne"
     assert serve.server_of(["--server", "uvicorn", "-p", "80", "a:b"]) == "uvicorn"
     assert serve.server_of(["--server=daphne", "a:b"]) == "daphne"
+    assert serve.server_of(["--server-name", "uvicorn", "a:b"]) == "daphne"
+    assert serve.server_of(["--serv", "uvicorn", "a:b"]) == "daphne"
 
 
 def test_server_of_refuses_an_unknown_server() -> None:
