@@ -49,12 +49,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if server_of(arguments) == "uvicorn":
         try:
-            from channels_lite._server import uvicorn
+            from channels_lite._server import uvicorn_cli
         except ImportError as exc:
             if exc.name not in {"uvicorn", "websockets"}:
                 raise
             sys.exit(MISSING_UVICORN)
-        uvicorn.main(arguments)
+        uvicorn_cli.main(arguments)
         return
     # daphne installs its Twisted reactor on import: import it only here.
     from channels_lite._server.daphne import CommandLineInterface

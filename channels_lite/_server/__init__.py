@@ -14,7 +14,8 @@ with (:data:`~channels_lite._server.daphne.SUPPORTED_DAPHNE`, and
   from Django's settings;
 - :mod:`~channels_lite._server.uvicorn`: the same limits and shutdown for
   ``serve --server uvicorn``, through uvicorn's protocol classes and server
-  (guarded by :data:`~channels_lite._server.uvicorn.SUPPORTED_UVICORN`);
+  (guarded by :data:`~channels_lite._server.uvicorn.SUPPORTED_UVICORN`), and
+  :mod:`~channels_lite._server.uvicorn_cli` its command line;
 - :mod:`~channels_lite._server.limits`: what one client may make the server
   hold (handshake deadline, unread websocket data, connections per address);
 - :mod:`~channels_lite._server.reactor_workers`: a

@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed
 
 from channels_lite import serve
 from channels_lite._server import uvicorn as _uvicorn
+from channels_lite._server import uvicorn_cli
 from channels_lite._server.config import Limits
 from channels_lite._server.uvicorn import (
     BoundedWebSocketProtocol,
@@ -80,14 +81,15 @@ def test_serve_without_uvicorn_says_how_to_install_it(
     import channels_lite._server
 
     monkeypatch.setitem(sys.modules, "uvicorn", None)
-    monkeypatch.delitem(sys.modules, "channels_lite._server.uvicorn")
-    monkeypatch.delattr(channels_lite._server, "uvicorn")
+    for module in ("uvicorn", "uvicorn_cli"):
+        monkeypatch.delitem(sys.modules, f"channels_lite._server.{module}")
+        monkeypatch.delattr(channels_lite._server, module)
     with pytest.raises(SystemExit, match=r"pip install 'channels-lite\[uvicorn\]'"):
         serve.main(["--server", "uvicorn", "a:b"])
 
 
 def test_command_line_maps_daphne_options_to_uvicorn() -> None:
-    arguments = _uvicorn.parser().parse_args(
+    arguments = uvicorn_cli.parser().parse_args(
         [
             "--server",
             "uvicorn",
@@ -109,7 +111,7 @@ def test_command_line_maps_daphne_options_to_uvicorn() -> None:
             "mysite.asgi:application",
         ]
     )
-    config = _uvicorn.config(arguments)
+    config = uvicorn_cli.config(arguments)
     assert (config.app, config.host, config.port) == (
         "mysite.asgi:application",
         "0.0.0.0",
@@ -122,7 +124,7 @@ def test_command_line_maps_daphne_options_to_uvicorn() -> None:
 
 
 def test_command_line_defaults_are_daphnes() -> None:
-    config = _uvicorn.config(_uvicorn.parser().parse_args(["a:b"]))
+    config = uvicorn_cli.config(uvicorn_cli.parser().parse_args(["a:b"]))
     assert (config.host, config.port, config.proxy_headers) == (
         "127.0.0.1",
         8000,
@@ -134,7 +136,7 @@ def test_command_line_defaults_are_daphnes() -> None:
 
 def test_command_line_refuses_daphne_only_options() -> None:
     with pytest.raises(SystemExit):
-        _uvicorn.parser().parse_args(["--proxy-headers-host", "X-Real-IP", "a:b"])
+        uvicorn_cli.parser().parse_args(["--proxy-headers-host", "X-Real-IP", "a:b"])
 
 
 @pytest.mark.parametrize("version", ["0.52.1", "0.55.0", "0.55.9"])
@@ -153,7 +155,7 @@ def test_untested_uvicorn_serves_with_its_own_protocols(
     assert _uvicorn.unsupported_uvicorn() == (
         f"uvicorn {version} is outside the tested range >=0.52.1,<0.56"
     )
-    config = _uvicorn.config(_uvicorn.parser().parse_args(["a:b"]))
+    config = uvicorn_cli.config(uvicorn_cli.parser().parse_args(["a:b"]))
     assert (config.http, config.ws) == ("h11", "websockets-sansio")
     assert "serving with uvicorn's own protocols" in caplog.text
 
