@@ -19,7 +19,7 @@ import secrets
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from time import monotonic
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from redis.backoff import ExponentialBackoff
 
@@ -32,6 +32,7 @@ from channels_lite.layers.base import BaseChannelLayer
 from channels_lite.layers.redis import _wire
 from channels_lite.layers.redis._hosts import ShardRing, parse_hosts
 from channels_lite.layers.redis._inbox import Inbox
+from channels_lite.layers.redis._presence import RedisPresenceStore
 from channels_lite.layers.redis._shards import (
     LoopClients,
     LoopState,
@@ -40,6 +41,9 @@ from channels_lite.layers.redis._shards import (
 )
 from channels_lite.layers.redis.crypto import FernetEncryptor
 from channels_lite.layers.redis.serializers import load_serializer
+
+if TYPE_CHECKING:
+    from channels_lite.presence import PresenceStore
 
 __all__ = ["RedisChannelLayer"]
 
@@ -138,6 +142,7 @@ class RedisChannelLayer(BaseChannelLayer):
         self._alive_at: dict[str, float] = {}
         # The channels whose consumer is running (hold_channel).
         self._held: set[str] = set()
+        self._presence = RedisPresenceStore(self)
 
     def __repr__(self) -> str:
         hosts = ", ".join(host.label for host in self.hosts)
@@ -296,6 +301,10 @@ class RedisChannelLayer(BaseChannelLayer):
         await self._clients.close_current()
 
     close_pools = close
+
+    def presence_store(self) -> PresenceStore:
+        """Return this layer's presence store (see :mod:`channels_lite.presence`)."""
+        return self._presence
 
     def hold_channel(self, channel: str) -> None:
         """Keep renewing ``channel``'s groups until :meth:`release_channel`."""
