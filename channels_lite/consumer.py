@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Protocol, cast
 
 from channels_lite import DEFAULT_CHANNEL_LAYER
 from channels_lite._connection_checks import connection_checks
-from channels_lite._dispatch import await_many_dispatch
+from channels_lite._dispatch import Race
 from channels_lite._send_queue import SendQueue
 from channels_lite.db import database_sync_to_async
 from channels_lite.exceptions import NoHandlerError, StopConsumer
@@ -68,8 +68,6 @@ async def _nothing_queued() -> None:
 
 # What an async consumer enters where a sync one enters its send queue.
 _UNQUEUED = contextlib.nullcontext()
-
-Source = Callable[[], Awaitable[Any]]
 
 
 class _ChannelReceive:
@@ -171,32 +169,35 @@ class AsyncConsumer:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run this consumer for the connection described by ``scope``."""
-        # One coroutine for the whole connection: each nested one would cost
-        # every idle connection its frame (about 260 bytes).
+        # One coroutine frame for the whole connection, running the dispatch
+        # loop itself: each nested coroutine would cost every idle connection
+        # its frame (about 260 bytes).
         self.scope = scope
-        self._server_send = send
-        queue = SendQueue(send) if self._sync else None
-        if queue is None:
-            self.base_send = self._loop_send = send
-            self._flush = _nothing_queued
-        else:
-            self.base_send = queue
-            self._loop_send = queue.put
-            self._flush = queue.flush
+        queue = self._set_send(send)
         layer = get_channel_layer(self.channel_layer_alias)
         # None stays None at run time; see the attribute's docstring.
         self.channel_layer = cast(BaseChannelLayer, layer)
         async with _UNQUEUED if queue is None else queue:
-            sources: tuple[Source, ...] = (receive,)
             if layer is not None:
                 self.channel_name = await layer.new_channel()
                 self.channel_receive = _ChannelReceive(layer, self.channel_name)
-                sources = (receive, self.channel_receive)
                 # The channel's group memberships live exactly as long as this
                 # consumer (layers that are not channels_lite's lack the hooks).
                 getattr(layer, "hold_channel", _no_hook)(self.channel_name)
             try:
-                await await_many_dispatch(sources, self.dispatch)
+                if layer is None:
+                    while True:
+                        await self.dispatch(await receive())
+                # The loop of await_many_dispatch, written out here.
+                race = Race((receive, self.channel_receive))
+                try:
+                    while True:
+                        if not race.finished:
+                            await race.wait()
+                        await self.dispatch(race.take())
+                        race.restart()
+                finally:
+                    await race.cancel()
             except StopConsumer:
                 pass
             except asyncio.CancelledError:
@@ -205,6 +206,19 @@ class AsyncConsumer:
             finally:
                 if layer is not None:
                     getattr(layer, "release_channel", _no_hook)(self.channel_name)
+
+    def _set_send(self, send: Send) -> SendQueue | None:
+        """Set the send attributes; return the sync consumer's queue, unentered."""
+        self._server_send = send
+        if not self._sync:
+            self.base_send = self._loop_send = send
+            self._flush = _nothing_queued
+            return None
+        queue = SendQueue(send)
+        self.base_send = queue
+        self._loop_send = queue.put
+        self._flush = queue.flush
+        return queue
 
     async def _disconnect_when_cancelled(self) -> None:
         """Handle the disconnect the server will never send, within a bound."""
