@@ -18,7 +18,14 @@ import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-__all__ = ["Race", "await_many_dispatch"]
+__all__ = ["CALL_NAME", "Race", "await_many_dispatch"]
+
+CALL_NAME = "channels_lite source call"
+"""The name of every pending source call's task.
+
+One shared name: asyncio would make each task its own "Task-<n>" string,
+which every idle connection would hold twice.
+"""
 
 
 async def await_many_dispatch(
@@ -111,7 +118,9 @@ class Race:
     def _start(self, index: int) -> None:
         awaitable = self._sources[index]()
         if asyncio.iscoroutine(awaitable):
-            call = self._loop.create_task(awaitable, context=self._context)
+            call = self._loop.create_task(
+                awaitable, name=CALL_NAME, context=self._context
+            )
         else:
             call = asyncio.ensure_future(awaitable, loop=self._loop)
         call.add_done_callback(self, context=self._context)

@@ -66,10 +66,6 @@ async def _nothing_queued() -> None:
     """Return at once: an async consumer's sends are never queued."""
 
 
-# What an async consumer enters where a sync one enters its send queue.
-_UNQUEUED = contextlib.nullcontext()
-
-
 class _ChannelReceive:
     """Receive from one channel of a layer: a consumer's ``channel_receive``.
 
@@ -173,52 +169,42 @@ class AsyncConsumer:
         # loop itself: each nested coroutine would cost every idle connection
         # its frame (about 260 bytes).
         self.scope = scope
-        queue = self._set_send(send)
+        self._server_send = send
+        if not self._sync:
+            # A sync consumer's __call__ has set them to its send queue.
+            self.base_send = self._loop_send = send
+            self._flush = _nothing_queued
         layer = get_channel_layer(self.channel_layer_alias)
         # None stays None at run time; see the attribute's docstring.
         self.channel_layer = cast(BaseChannelLayer, layer)
-        async with _UNQUEUED if queue is None else queue:
-            if layer is not None:
-                self.channel_name = await layer.new_channel()
-                self.channel_receive = _ChannelReceive(layer, self.channel_name)
-                # The channel's group memberships live exactly as long as this
-                # consumer (layers that are not channels_lite's lack the hooks).
-                getattr(layer, "hold_channel", _no_hook)(self.channel_name)
+        if layer is not None:
+            self.channel_name = await layer.new_channel()
+            self.channel_receive = _ChannelReceive(layer, self.channel_name)
+            # The channel's group memberships live exactly as long as this
+            # consumer (layers that are not channels_lite's lack the hooks).
+            getattr(layer, "hold_channel", _no_hook)(self.channel_name)
+        try:
+            if layer is None:
+                while True:
+                    await self.dispatch(await receive())
+            # The loop of await_many_dispatch, written out here.
+            race = Race((receive, self.channel_receive))
             try:
-                if layer is None:
-                    while True:
-                        await self.dispatch(await receive())
-                # The loop of await_many_dispatch, written out here.
-                race = Race((receive, self.channel_receive))
-                try:
-                    while True:
-                        if not race.finished:
-                            await race.wait()
-                        await self.dispatch(race.take())
-                        race.restart()
-                finally:
-                    await race.cancel()
-            except StopConsumer:
-                pass
-            except asyncio.CancelledError:
-                await self._disconnect_when_cancelled()
-                raise
+                while True:
+                    if not race.finished:
+                        await race.wait()
+                    await self.dispatch(race.take())
+                    race.restart()
             finally:
-                if layer is not None:
-                    getattr(layer, "release_channel", _no_hook)(self.channel_name)
-
-    def _set_send(self, send: Send) -> SendQueue | None:
-        """Set the send attributes; return the sync consumer's queue, unentered."""
-        self._server_send = send
-        if not self._sync:
-            self.base_send = self._loop_send = send
-            self._flush = _nothing_queued
-            return None
-        queue = SendQueue(send)
-        self.base_send = queue
-        self._loop_send = queue.put
-        self._flush = queue.flush
-        return queue
+                await race.cancel()
+        except StopConsumer:
+            pass
+        except asyncio.CancelledError:
+            await self._disconnect_when_cancelled()
+            raise
+        finally:
+            if layer is not None:
+                getattr(layer, "release_channel", _no_hook)(self.channel_name)
 
     async def _disconnect_when_cancelled(self) -> None:
         """Handle the disconnect the server will never send, within a bound."""
@@ -311,6 +297,14 @@ class SyncConsumer(AsyncConsumer):
     """
 
     _sync: ClassVar[bool] = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run this consumer for ``scope``, its sends going through a queue."""
+        async with SendQueue(send) as queue:
+            self.base_send = queue
+            self._loop_send = queue.put
+            self._flush = queue.flush
+            await super().__call__(scope, receive, send)
 
     async def dispatch(self, message: Message) -> None:
         """Call the handler for ``message``'s type, in the worker thread."""
