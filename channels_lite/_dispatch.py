@@ -67,6 +67,10 @@ class Race:
     is one slotted object that is its calls' done callback itself: closures,
     a dict of calls and a context copy per call and per callback cost an idle
     connection several hundred bytes more.
+
+    The loop that drives it awaits :meth:`wait` while :attr:`finished` is
+    empty, passes :meth:`take` to its dispatch, then calls :meth:`restart`;
+    whatever ends the loop, it awaits :meth:`cancel`.
     """
 
     __slots__ = (

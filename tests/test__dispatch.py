@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from channels_lite._dispatch import await_many_dispatch
+from channels_lite._dispatch import CALL_NAME, await_many_dispatch
 
 TIMEOUT = 5.0
 
@@ -230,3 +230,20 @@ async def test_await_many_dispatch_sources_see_the_context_but_do_not_change_it(
             await task
     assert in_source == ["caller"]
     assert in_dispatch == ["caller"]
+
+
+async def test_await_many_dispatch_names_its_source_calls() -> None:
+    first: asyncio.Queue[str] = asyncio.Queue()
+    second: asyncio.Queue[str] = asyncio.Queue()
+
+    async def dispatch(item: str) -> None:
+        raise AssertionError("nothing to dispatch")
+
+    before = asyncio.all_tasks()
+    task = asyncio.create_task(await_many_dispatch([first.get, second.get], dispatch))
+    await asyncio.sleep(0)
+    calls = asyncio.all_tasks() - before - {task}
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [call.get_name() for call in calls] == [CALL_NAME, CALL_NAME]
