@@ -90,7 +90,9 @@ class Race:
         self._context = contextvars.copy_context()
         self._sources = sources
         self._taken = -1
-        self.finished: list[asyncio.Future[Any]] = []
+        # A tuple: an idle connection then holds the shared empty one
+        # rather than an empty list of its own.
+        self.finished: tuple[asyncio.Future[Any], ...] = ()
         self.wakeup: asyncio.Future[None] | None = None
         self.calls: list[asyncio.Future[Any] | None] = [None] * len(sources)
         for index in range(len(sources)):
@@ -98,7 +100,7 @@ class Race:
 
     def __call__(self, call: asyncio.Future[Any]) -> None:
         """Note that ``call`` finished (its done callback)."""
-        self.finished.append(call)
+        self.finished += (call,)
         wakeup = self.wakeup
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
@@ -110,7 +112,8 @@ class Race:
 
     def take(self) -> Any:
         """Return the result of the call that finished first, or raise its error."""
-        call = self.finished.pop(0)
+        call = self.finished[0]
+        self.finished = self.finished[1:]
         self._taken = self.calls.index(call)
         self.calls[self._taken] = None
         return call.result()
