@@ -76,10 +76,13 @@ class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]  # daphne is untype
 
         Given the connection's ``protocol`` too, its deadline is cancelled.
         """
-        self._headed.add(transport)
         call = self._deadlines.pop(protocol, None) if protocol is not None else None
         if call is not None and call.active():
             call.cancel()
+            # Nothing will check this head any more: an entry in _headed
+            # would cost the connection about 160 bytes for its whole life.
+            return
+        self._headed.add(transport)
 
     def buildProtocol(self, addr: Any) -> Any:
         """Build the connection's protocol, or refuse it (``None``)."""
