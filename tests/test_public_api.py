@@ -121,7 +121,7 @@ EXTENSIONS: dict[str, set[str]] = {
         "channel_layers",
         "get_channel_layer",
     },
-    "channels_lite.layers.redis": {"RedisChannelLayer"},
+    "channels_lite.layers.redis": {"RedisChannelLayer", "RedisPubSubChannelLayer"},
     "channels_lite.layers.redis.client": {
         "DEFAULT_CONNECTION_OPTIONS",
         "DEFAULT_MAX_CONNECTIONS",
@@ -134,6 +134,7 @@ EXTENSIONS: dict[str, set[str]] = {
     },
     "channels_lite.layers.redis.crypto": {"FernetEncryptor", "derive_fernet_key"},
     "channels_lite.layers.redis.layer": {"RedisChannelLayer"},
+    "channels_lite.layers.redis.pubsub": {"RedisPubSubChannelLayer"},
     "channels_lite.layers.redis.serializers": {
         "BaseMessageSerializer",
         "JSONSerializer",

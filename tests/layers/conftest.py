@@ -26,6 +26,7 @@ LAYER_FACTORIES = [
     pytest.param(
         "redis_cluster_layer_factory", id="redis-cluster", marks=pytest.mark.redis
     ),
+    pytest.param("redis_pubsub_layer_factory", id="pubsub", marks=pytest.mark.redis),
 ]
 
 
@@ -54,6 +55,15 @@ async def redis_cluster_layer_factory(
 
     hosts = [{"cluster": [redis_cluster_url]}]
     async with building_layers(RedisChannelLayer, hosts=hosts) as build:
+        yield build
+
+
+@pytest.fixture
+async def redis_pubsub_layer_factory(redis_url: str) -> AsyncIterator[LayerFactory]:
+    """Build Redis pub/sub layers on the shared, emptied redis-server."""
+    from channels_lite.layers.redis import RedisPubSubChannelLayer
+
+    async with building_layers(RedisPubSubChannelLayer, hosts=[redis_url]) as build:
         yield build
 
 
