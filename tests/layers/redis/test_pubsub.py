@@ -13,14 +13,19 @@ from typing import Any
 
 import pytest
 import redis
+from pytest_django import Settings
 
 from channels_lite.exceptions import (
     ChannelLayerUnavailable,
     ForeignChannelError,
     InvalidMessageError,
 )
+from channels_lite.generic.websocket import AsyncWebsocketConsumer
+from channels_lite.layers import get_channel_layer
 from channels_lite.layers.redis import RedisPubSubChannelLayer
 from channels_lite.layers.redis import pubsub as pubsub_module
+from channels_lite.testing import WebsocketCommunicator
+from channels_lite.types import Message
 from tests._layers import building_layers
 from tests._redis import RedisServer
 from tests._redis_cluster import RedisClusterProcesses
@@ -255,3 +260,62 @@ async def test_pubsub_on_a_redis_cluster_uses_sharded_pubsub(
         for port in redis_cluster.masters():
             with redis_cluster.client(port) as client:
                 assert client.pubsub_channels() == []
+
+
+class NewsConsumer(AsyncWebsocketConsumer):
+    groups = ["news"]  # noqa: RUF012
+
+    async def news_item(self, message: Message) -> None:
+        await self.send(text_data=message["text"])
+
+
+async def test_pubsub_consumer_end_releases_its_subscriptions(
+    redis_url: str, redis_server: RedisServer, settings: Settings
+) -> None:
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_lite.layers.redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis_url]},
+        }
+    }
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisPubSubChannelLayer)
+    communicator = WebsocketCommunicator(NewsConsumer.as_asgi(), "/news/")
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    await layer.group_send("news", {"type": "news.item", "text": "hello"})
+    assert await communicator.receive_from(timeout=TIMEOUT) == "hello"
+    group = layer.names.group("news")
+    with redis_server.client() as client:
+        assert subscribers(client, group) == 1
+
+        await communicator.disconnect(timeout=TIMEOUT)
+
+        await eventually(lambda: not client.pubsub_channels(), "no subscriptions")
+    assert not layer._queues
+    await layer.close()
+
+
+async def test_pubsub_shards_names_over_several_servers(
+    redis_server_factory: Callable[[], RedisServer],
+) -> None:
+    servers = [redis_server_factory(), redis_server_factory()]
+    hosts = [server.url for server in servers]
+    async with building_layers(RedisPubSubChannelLayer, hosts=hosts) as make:
+        first, second = make(), make()
+        channels = [await first.new_channel() for _ in range(10)]
+        for channel in channels:
+            await first.group_add("room", channel)
+        await second.group_send("room", {"type": "room.message"})
+        for n in range(10):
+            await second.send(f"jobs.{n}", {"type": "job", "n": n})
+
+        for channel in channels:
+            assert await receive(first, channel) == {"type": "room.message"}
+        for n in range(10):
+            assert (await receive(first, f"jobs.{n}"))["n"] == n
+        counts = []
+        for server in servers:
+            with server.client() as client:
+                counts.append(len(client.pubsub_channels()))
+        assert all(counts), counts
