@@ -137,9 +137,7 @@ class Subscriber:
         """
         if name in self.wanted:
             return
-        self.wanted.add(name)
-        self._stale.discard(name)
-        self._dirty = True
+        self.want(name)
         if self.down_since is not None:
             return
         confirmed = asyncio.get_running_loop().create_future()
@@ -153,6 +151,12 @@ class Subscriber:
             pass
         finally:
             self._confirmations.pop(name, None)
+
+    def want(self, name: str) -> None:
+        """Subscribe to ``name`` with the reader's next read."""
+        self.wanted.add(name)
+        self._stale.discard(name)
+        self._dirty = True
 
     def forget(self, names: set[str]) -> None:
         """Drop the subscriptions to ``names`` with the reader's next read.

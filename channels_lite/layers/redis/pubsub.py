@@ -114,7 +114,8 @@ _DEADLINE_DIGITS = 13
 _DOORBELL_POLL = 1.0
 
 _Item: TypeAlias = "bytes | dict[str, Any]"
-_Route: TypeAlias = tuple[str, str]
+# Kind ("channel", "group" or "bell"), name, host index.
+_Route: TypeAlias = tuple[str, str, int]
 
 
 class _Names:
@@ -208,7 +209,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         self.stats: Counter[str] = Counter()
         self._clients = LoopClients(self.hosts, _SCRIPTS)
         self._subscribers: dict[LoopState, list[Subscriber]] = {}
-        # Redis pub/sub name -> ("channel" | "group" | "bell", name).
+        # Redis pub/sub name -> what it carries.
         self._routes: dict[str, _Route] = {}
         # This instance's process-local channels and their local queues.
         self._queues: dict[str, asyncio.Queue[_Item]] = {}
@@ -263,19 +264,33 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         state = self._clients.current()
         subscribers = self._subscribers.get(state)
         if subscribers is None:
-            for closed in [s for s in self._subscribers if s.closed]:
-                del self._subscribers[closed]
-            subscribers = self._subscribers[state] = [
-                Subscriber(shard, self._deliver, self._lost, self._back)
-                for shard in state.shards
-            ]
+            subscribers = self._start_subscribers(state)
         subscriber = subscribers[index]
         state.start(f"pubsub:{index}", subscriber.run)
         return subscriber
 
-    async def _subscribe(self, index: int, name: str, route: _Route) -> None:
-        self._routes[name] = route
-        await self._subscriber(index).subscribe(name)
+    def _start_subscribers(self, state: LoopState) -> list[Subscriber]:
+        """Make the subscribers of a new event loop (or of a closed layer).
+
+        They start with every subscription the layer holds: what the
+        channels of a closed layer, or of another loop, need.
+        """
+        for closed in [s for s in self._subscribers if s.closed]:
+            del self._subscribers[closed]
+        subscribers = self._subscribers[state] = [
+            Subscriber(shard, self._deliver, self._lost, self._back)
+            for shard in state.shards
+        ]
+        for name, (_, _, index) in self._routes.items():
+            subscribers[index].want(name)
+        return subscribers
+
+    async def _subscribe(self, name: str, kind: str, target: str) -> None:
+        index = self.ring.index(target)
+        # First the subscriber: a new one starts with the routes known so far.
+        subscriber = self._subscriber(index)
+        self._routes[name] = (kind, target, index)
+        await subscriber.subscribe(name)
 
     def _forget(self, names: Mapping[str, int]) -> None:
         """Drop the subscriptions to ``names`` (pub/sub name -> host index)."""
@@ -294,7 +309,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         route = self._routes.get(name)
         if route is None:
             return
-        kind, target = route
+        kind, target, _ = route
         if kind == "channel":
             self._put(target, data)
         elif kind == "group":
@@ -364,10 +379,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         queue = self._queues.get(channel)
         if queue is None:
             queue = self._queues[channel] = asyncio.Queue(self.get_capacity(channel))
-            index, _ = self._shard(channel)
-            await self._subscribe(
-                index, self.names.channel(channel), ("channel", channel)
-            )
+            await self._subscribe(self.names.channel(channel), "channel", channel)
         return queue
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
@@ -401,16 +413,21 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         another layer instance made raises
         :class:`~channels_lite.exceptions.ForeignChannelError` at once.
         """
-        self.require_valid_channel_name(channel)
-        if "!" not in channel:
-            return await self._receive_normal(channel)
+        # A channel with a queue was validated when it got it.
         queue = self._queues.get(channel)
         if queue is None:
+            self.require_valid_channel_name(channel)
+            if "!" not in channel:
+                return await self._receive_normal(channel)
             # Its messages go to the instance that made it.
             if not self.non_local_name(channel).endswith(f".{self.client_prefix}!"):
                 raise ForeignChannelError(channel)
             queue = await self._open(channel)
         while True:
+            if queue.empty():
+                # Reading may have stopped: the layer was closed, or this is
+                # another event loop.
+                self._subscriber(self.ring.index(channel))
             item = await queue.get()
             if queue.empty():
                 self._full.discard(channel)
@@ -419,11 +436,11 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
                 return message
 
     async def _receive_normal(self, channel: str) -> dict[str, Any]:
-        index, shard = self._shard(channel)
+        _, shard = self._shard(channel)
         bell = self._bells.get(channel)
         if bell is None:
             bell = self._bells[channel] = asyncio.Event()
-        await self._subscribe(index, self.names.bell(channel), ("bell", channel))
+        await self._subscribe(self.names.bell(channel), "bell", channel)
         key = self.names.queue(channel)
         while True:
             stop_if_cancelled()
@@ -502,8 +519,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         if channel in self._queues:
             self._groups.setdefault(group, set()).add(channel)
             self._memberships.setdefault(channel, set()).add(group)
-            index, _ = self._shard(group)
-            await self._subscribe(index, self.names.group(group), ("group", group))
+            await self._subscribe(self.names.group(group), "group", group)
             return
         _, shard = self._shard(group)
         ttl = int(self.group_expiry * 1000)

@@ -156,6 +156,32 @@ async def test_pubsub_group_send_reaches_each_process_once(build: Factory) -> No
     assert await receive(second, channels[3]) == {"type": "room.message"}
 
 
+async def test_pubsub_channels_outlive_close(
+    build: Factory, redis_server: RedisServer
+) -> None:
+    layer, sender = build(), build()
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    names = [layer.names.channel(channel), layer.names.group("room")]
+
+    await layer.close()
+    with redis_server.client() as client:
+        await eventually(
+            lambda: all(subscribers(client, name) == 0 for name in names),
+            "the closed connection to go",
+        )
+        receiving = asyncio.create_task(receive(layer, channel))
+        await eventually(
+            lambda: all(subscribers(client, name) == 1 for name in names),
+            "the subscriptions to come back",
+        )
+    await sender.send(channel, {"type": "direct"})
+
+    assert await receiving == {"type": "direct"}
+    await sender.group_send("room", {"type": "room.message"})
+    assert await receive(layer, channel) == {"type": "room.message"}
+
+
 async def test_pubsub_receive_refuses_another_instances_channel(
     build: Factory,
 ) -> None:
