@@ -62,6 +62,12 @@ def subscribers(client: redis.Redis, name: str) -> int:
     return int(counts.get(name.encode(), 0))
 
 
+def shard_subscribers(client: redis.Redis, name: str) -> int:
+    with client:
+        reply = client.execute_command("PUBSUB", "SHARDNUMSUB", name)
+    return int(dict(zip(reply[::2], reply[1::2], strict=True)).get(name.encode(), 0))
+
+
 def test_pubsub_layer_is_importable_from_channels_redis_path() -> None:
     assert pubsub_module.RedisPubSubChannelLayer is RedisPubSubChannelLayer
 
@@ -345,3 +351,31 @@ async def test_pubsub_shards_names_over_several_servers(
             with server.client() as client:
                 counts.append(len(client.pubsub_channels()))
         assert all(counts), counts
+
+
+async def test_pubsub_cluster_subscriptions_survive_a_node_restart(
+    redis_cluster_url: str, redis_cluster: RedisClusterProcesses
+) -> None:
+    hosts = [{"cluster": [redis_cluster_url]}]
+    async with building_layers(RedisPubSubChannelLayer, hosts=hosts) as make:
+        layer, sender = make(), make()
+        channel = await layer.new_channel()
+        name = layer.names.channel(channel)
+        owner = next(
+            port
+            for port in redis_cluster.masters()
+            if shard_subscribers(redis_cluster.client(port), name)
+        )
+
+        await asyncio.to_thread(redis_cluster.restart, owner)
+
+        async with asyncio.timeout(TIMEOUT * 3):
+            while True:
+                try:
+                    await sender.send(channel, {"type": "after"})
+                    message = await asyncio.wait_for(layer.receive(channel), 0.5)
+                    break
+                except (ChannelLayerUnavailable, TimeoutError):
+                    await asyncio.sleep(0.1)
+        assert message == {"type": "after"}
+        assert layer.stats["disconnects"] == 1
