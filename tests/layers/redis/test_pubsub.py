@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -64,7 +64,7 @@ def subscribers(client: redis.Redis, name: str) -> int:
 
 def shard_subscribers(client: redis.Redis, name: str) -> int:
     with client:
-        reply = client.execute_command("PUBSUB", "SHARDNUMSUB", name)
+        reply = cast(Any, client).execute_command("PUBSUB", "SHARDNUMSUB", name)
     return int(dict(zip(reply[::2], reply[1::2], strict=True)).get(name.encode(), 0))
 
 
