@@ -26,6 +26,11 @@ LAYER_FACTORIES = [
     pytest.param(
         "redis_cluster_layer_factory", id="redis-cluster", marks=pytest.mark.redis
     ),
+]
+# The contract also holds for the pub/sub layer. The fault tests use
+# LAYER_FACTORIES: a full pub/sub channel drops instead of refusing sends.
+CONTRACT_FACTORIES = [
+    *LAYER_FACTORIES,
     pytest.param("redis_pubsub_layer_factory", id="pubsub", marks=pytest.mark.redis),
 ]
 
@@ -67,7 +72,7 @@ async def redis_pubsub_layer_factory(redis_url: str) -> AsyncIterator[LayerFacto
         yield build
 
 
-@pytest.fixture(params=LAYER_FACTORIES)
+@pytest.fixture(params=CONTRACT_FACTORIES)
 def layer_factory(request: pytest.FixtureRequest) -> LayerFactory:
     """Return a factory of the layer under test, for tests that set options."""
     factory: LayerFactory = request.getfixturevalue(request.param)

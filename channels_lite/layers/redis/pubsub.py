@@ -218,7 +218,6 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         self._memberships: dict[str, set[str]] = {}
         # Doorbells of the normal channels this instance receives on.
         self._bells: dict[str, asyncio.Event] = {}
-        self._held: set[str] = set()
         self._full: set[str] = set()
 
     def __repr__(self) -> str:
@@ -478,17 +477,12 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
 
     # Channel lifetime
 
-    def hold_channel(self, channel: str) -> None:
-        """Note that a consumer receives on ``channel`` until it is released."""
-        self._held.add(channel)
-
     def release_channel(self, channel: str) -> None:
         """Release ``channel``: its queue, subscription and local groups.
 
         A consumer ends by calling this (``AsyncConsumer`` does); what is
         still published to the channel afterwards reaches nobody.
         """
-        self._held.discard(channel)
         self._full.discard(channel)
         forget: dict[str, int] = {}
         if self._queues.pop(channel, None) is not None:
