@@ -28,7 +28,7 @@ __all__ = ["pubsub_workloads"]
 MESSAGE = {"type": "bench.message", "payload": b"x" * 64}
 CAPACITY = 1_000_000
 LABEL = "Redis pub/sub"
-_CLASSES = {
+_CLASSES = {  # by the implementation's module prefix
     "channels": "channels_redis.pubsub.RedisPubSubChannelLayer",
     "channels_lite": "channels_lite.layers.redis.RedisPubSubChannelLayer",
 }
@@ -54,7 +54,7 @@ def _runner(measure: Measure) -> Callable[[Implementation, Context], float]:
     def run(impl: Implementation, context: Context) -> float:
         with redis.Redis.from_url(context.redis_url) as client:
             client.flushall()
-        cls = import_string(_CLASSES[impl.name])
+        cls = import_string(_CLASSES[impl.prefix])
         layer = cls(hosts=[context.redis_url], capacity=CAPACITY, prefix="bench")
         return asyncio.run(_measured(measure, layer, context))
 
