@@ -22,7 +22,7 @@ from benchmarks._servers import ROOT, run_redis
 
 __all__ = ["main", "workloads"]
 
-SECTIONS = ("layer", "groups", "websockets", "memory")
+SECTIONS = ("layer", "groups", "pubsub", "websockets", "memory")
 
 
 def workloads(scale: Scale) -> list[Workload]:
@@ -30,11 +30,13 @@ def workloads(scale: Scale) -> list[Workload]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
     from benchmarks.layer import group_workloads, layer_workloads
     from benchmarks.memory import memory_workloads
+    from benchmarks.pubsub import pubsub_workloads
     from benchmarks.sockets import websocket_workloads
 
     return [
         *layer_workloads(),
         *group_workloads(scale.group_sizes),
+        *pubsub_workloads(scale.group_sizes),
         *websocket_workloads(),
         *memory_workloads(),
     ]

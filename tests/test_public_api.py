@@ -121,9 +121,10 @@ EXTENSIONS: dict[str, set[str]] = {
         "channel_layers",
         "get_channel_layer",
     },
-    "channels_lite.layers.redis": {"RedisChannelLayer"},
+    "channels_lite.layers.redis": {"RedisChannelLayer", "RedisPubSubChannelLayer"},
     "channels_lite.layers.redis.crypto": {"FernetEncryptor", "derive_fernet_key"},
     "channels_lite.layers.redis.layer": {"RedisChannelLayer"},
+    "channels_lite.layers.redis.pubsub": {"RedisPubSubChannelLayer"},
     "channels_lite.layers.redis.serializers": {
         "BaseMessageSerializer",
         "JSONSerializer",

@@ -136,6 +136,19 @@ def test_redis_settings_build_a_redis_layer() -> None:
     assert layer.get_capacity("specific.abc!def") == 200
 
 
+def test_pubsub_settings_build_a_pubsub_layer() -> None:
+    from channels_lite.layers.redis import RedisPubSubChannelLayer
+
+    with override_settings(**load_settings("channel_layers/pubsub_settings.py")):
+        layer = get_channel_layer()
+    assert isinstance(layer, RedisPubSubChannelLayer)
+    assert (layer.capacity, layer.on_disconnect, layer.on_reconnect) == (
+        100,
+        "redis.disconnect",
+        "redis.reconnect",
+    )
+
+
 @pytest.mark.usefixtures("layers")
 async def test_retried_group_send_reaches_the_consumer_once(
     monkeypatch: pytest.MonkeyPatch,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import daphne_server
 from tests.layers.conftest import (
+    LAYER_FACTORIES,
+    LayerFactory,
     inmemory_layer_factory,
-    layer_factory,
     redis_cluster_layer_factory,
     redis_layer_factory,
 )
@@ -17,3 +20,10 @@ __all__ = [
     "redis_cluster_layer_factory",
     "redis_layer_factory",
 ]
+
+
+@pytest.fixture(params=LAYER_FACTORIES)
+def layer_factory(request: pytest.FixtureRequest) -> LayerFactory:
+    """Return a factory of each layer whose full channels refuse sends."""
+    factory: LayerFactory = request.getfixturevalue(request.param)
+    return factory

@@ -27,6 +27,12 @@ LAYER_FACTORIES = [
         "redis_cluster_layer_factory", id="redis-cluster", marks=pytest.mark.redis
     ),
 ]
+# The contract also holds for the pub/sub layer. The fault tests use
+# LAYER_FACTORIES: a full pub/sub channel drops instead of refusing sends.
+CONTRACT_FACTORIES = [
+    *LAYER_FACTORIES,
+    pytest.param("redis_pubsub_layer_factory", id="pubsub", marks=pytest.mark.redis),
+]
 
 
 @pytest.fixture
@@ -57,7 +63,16 @@ async def redis_cluster_layer_factory(
         yield build
 
 
-@pytest.fixture(params=LAYER_FACTORIES)
+@pytest.fixture
+async def redis_pubsub_layer_factory(redis_url: str) -> AsyncIterator[LayerFactory]:
+    """Build Redis pub/sub layers on the shared, emptied redis-server."""
+    from channels_lite.layers.redis import RedisPubSubChannelLayer
+
+    async with building_layers(RedisPubSubChannelLayer, hosts=[redis_url]) as build:
+        yield build
+
+
+@pytest.fixture(params=CONTRACT_FACTORIES)
 def layer_factory(request: pytest.FixtureRequest) -> LayerFactory:
     """Return a factory of the layer under test, for tests that set options."""
     factory: LayerFactory = request.getfixturevalue(request.param)

@@ -80,6 +80,8 @@ async def test_send_to_process_local_channel_round_trip(
     layer: BaseChannelLayer,
 ) -> None:
     # Only this layer's own process-local names can be received on.
+    if type(layer).__name__ == "RedisPubSubChannelLayer":
+        pytest.skip("pub/sub reaches only names a receiver subscribed to already")
     local = (await layer.new_channel()).partition("!")[0] + "!"
     await layer.send(f"{local}xyz", {"type": "test.message", "n": 1})
     await layer.send(f"{local}other", {"type": "test.message", "n": 2})

@@ -23,6 +23,14 @@ channels it is for (empty: the queue itself), a space, and the message body.
 
 :data:`SCRIPTS` names every Lua script of the layer; a shard registers them
 all and runs them by name.
+
+The pub/sub layer (``pubsub.py``) keeps its storage here too, under
+``P:ps:`` (:class:`PubSubKeys`): ``P:ps:{C}`` the pub/sub channel of ``C``,
+``P:ps:{C}:q`` the list a normal channel's messages wait in (an entry is a
+13-digit deadline then the body) and ``P:ps:{C}:bell`` the doorbell published
+after each push, ``P:ps:group:{G}`` a group's pub/sub channel and
+``P:ps:group:{G}:m`` its members kept in Redis, a sorted set scored by
+deadline. :data:`PUBSUB_SCRIPTS` are its scripts.
 """
 
 from __future__ import annotations
@@ -40,10 +48,12 @@ __all__ = [
     "PRESENCE_MEMBERS",
     "PRESENCE_REMOVE",
     "PRESENCE_TOUCH",
+    "PUBSUB_SCRIPTS",
     "SCRIPTS",
     "SEND",
     "UNPOP",
     "Keys",
+    "PubSubKeys",
     "parse_entry",
 ]
 
@@ -449,3 +459,88 @@ SCRIPTS: dict[str, str] = {
     "presence.members": PRESENCE_MEMBERS,
     "presence.group_members": PRESENCE_GROUP_MEMBERS,
 }
+
+
+# The pub/sub layer (RedisPubSubChannelLayer): its scripts and keys. Every
+# script gets the pub/sub verb (PUBLISH, or SPUBLISH on a cluster) as ARGV[1];
+# the keys a script touches share one hash tag.
+_PUBSUB_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+PUBSUB_SCRIPTS: dict[str, str] = {
+    # KEYS: channel. ARGV: verb, body.
+    "ps_publish": "return redis.call(ARGV[1], KEYS[1], ARGV[2])",
+    # KEYS: list, doorbell. ARGV: verb, capacity, ttl ms, body. 0 when full.
+    "ps_push": _PUBSUB_NOW
+    + """
+while true do
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  if not head or tonumber(string.sub(head, 1, 13)) > now then break end
+  redis.call('LPOP', KEYS[1])
+end
+if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+local ttl = tonumber(ARGV[3])
+redis.call('RPUSH', KEYS[1], string.format('%013d', now + ttl) .. ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call(ARGV[1], KEYS[2], '')
+return 1
+""",
+    # KEYS: list. Returns {expired entries skipped, entry or nil}.
+    "ps_pop": _PUBSUB_NOW
+    + """
+local expired = 0
+while true do
+  local entry = redis.call('LPOP', KEYS[1])
+  if not entry then return {expired, false} end
+  if tonumber(string.sub(entry, 1, 13)) > now then return {expired, entry} end
+  expired = expired + 1
+end
+""",
+    # KEYS: list. ARGV: entry, ttl ms. Puts a popped entry back at the head.
+    "ps_unpop": """
+redis.call('LPUSH', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+""",
+    # KEYS: group channel, members. ARGV: verb, body. Returns the members.
+    "ps_group_send": _PUBSUB_NOW
+    + """
+redis.call(ARGV[1], KEYS[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+return redis.call('ZRANGE', KEYS[2], 0, -1)
+""",
+    # KEYS: members. ARGV: ttl ms, channel.
+    "ps_join": _PUBSUB_NOW
+    + """
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+""",
+    # KEYS: members. ARGV: channel.
+    "ps_leave": "return redis.call('ZREM', KEYS[1], ARGV[1])",
+}
+
+
+class PubSubKeys:
+    """The pub/sub layer's Redis names of one prefix; braces are hash tags."""
+
+    def __init__(self, prefix: str) -> None:
+        self.root = f"{prefix}:ps:"
+
+    def channel(self, channel: str) -> str:
+        return f"{self.root}{{{channel}}}"
+
+    def queue(self, channel: str) -> str:
+        return f"{self.root}{{{channel}}}:q"
+
+    def bell(self, channel: str) -> str:
+        return f"{self.root}{{{channel}}}:bell"
+
+    def group(self, group: str) -> str:
+        return f"{self.root}group:{{{group}}}"
+
+    def members(self, group: str) -> str:
+        return f"{self.root}group:{{{group}}}:m"
+
+    def scan_pattern(self) -> str:
+        escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.root)
+        return f"{escaped}*"

@@ -21,7 +21,7 @@ from pytest_django import Settings
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.generic.websocket import AsyncWebsocketConsumer
 from channels_lite.layers import get_channel_layer
-from channels_lite.layers.redis import RedisChannelLayer
+from channels_lite.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
 from channels_lite.presence import group_members
 from channels_lite.testing import WebsocketCommunicator
 from channels_lite.types import Message
@@ -212,6 +212,27 @@ async def test_sentinel_entries_of_one_master_shard_by_db(
     finally:
         await layer.flush()
         await layer.close()
+
+
+async def test_pubsub_layer_reaches_the_master_through_sentinel(
+    sentinel_setup: SentinelSetup,
+) -> None:
+    sentinels = [("127.0.0.1", sentinel_setup.sentinel_port)]
+    hosts = [{"sentinels": sentinels, "master_name": MASTER, "db": 3}]
+    async with building_layers(RedisPubSubChannelLayer, hosts=hosts) as build:
+        first, second = build(), build()
+        async with asyncio.timeout(TIMEOUT):
+            channel = await first.new_channel()
+            await second.group_add("room", channel)
+            await second.group_send("room", {"type": "room.message"})
+            await second.send("jobs", {"type": "job"})
+
+            assert await first.receive(channel) == {"type": "room.message"}
+            assert await first.receive("jobs") == {"type": "job"}
+        with redis.Redis(port=sentinel_setup.master_port(), socket_timeout=5) as client:
+            assert client.pubsub_numsub(first.names.channel(channel)) == [
+                (first.names.channel(channel).encode(), 1)
+            ]
 
 
 async def test_consumer_recovers_after_master_failover(

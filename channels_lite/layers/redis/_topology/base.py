@@ -150,6 +150,14 @@ class Shard(abc.ABC):
         """Delete every key matching the SCAN pattern ``pattern``."""
 
     @abc.abstractmethod
+    def pubsub(self) -> Any:
+        """Return a new pub/sub connection to this host (redis-py's ``PubSub``).
+
+        The pub/sub layer subscribes through it; on a cluster it also takes
+        sharded subscriptions (``ssubscribe``).
+        """
+
+    @abc.abstractmethod
     async def aclose(self) -> None:
         """Close this shard's connections."""
 

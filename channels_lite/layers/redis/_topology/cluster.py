@@ -223,6 +223,10 @@ class ClusterShard(Shard):
         async with self.translate_errors():
             return await delete_matching(self.client, pattern)
 
+    def pubsub(self) -> Any:
+        """Return a new pub/sub connection from this shard's client."""
+        return self.client.pubsub()
+
     async def aclose(self) -> None:
         """Close both cluster clients."""
         await self.client.aclose()

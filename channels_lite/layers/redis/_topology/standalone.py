@@ -114,6 +114,10 @@ class StandaloneShard(Shard):
         async with self.translate_errors():
             return await delete_matching(self.client, pattern)
 
+    def pubsub(self) -> Any:
+        """Return a new pub/sub connection from this shard's client."""
+        return self.client.pubsub()
+
     async def aclose(self) -> None:
         """Close both pools."""
         await self.client.aclose(close_connection_pool=True)
