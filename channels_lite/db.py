@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import Context, ContextVar
@@ -10,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import SyncToAsync, sync_to_async
 from django.db import connections
+from django.db.backends.signals import connection_created
 
 __all__ = ["DatabaseSyncToAsync", "aclose_old_connections", "database_sync_to_async"]
 
@@ -28,18 +31,50 @@ database connections survive the consumers it drives.
 """
 
 
+# How many database connections the process has opened so far, and, per
+# thread, that count when the thread last held no open connection. Finding
+# the thread's connections goes through asgiref's Local, which costs a sync
+# consumer a few microseconds twice per message; a thread that held none and
+# has seen no connection opened since (in any thread, so that a connection
+# shared between threads is not missed) has nothing to close. Only threads
+# without an event loop take the shortcut: with one, each context has its
+# own connections (asgiref's Local), and one context's look says nothing
+# of another's.
+_opened = [0]
+_quiet = threading.local()
+
+
+def _count_opened(**kwargs: object) -> None:
+    _opened[0] += 1
+
+
+connection_created.connect(_count_opened, dispatch_uid="channels_lite.db")
+
+
 def close_old_connections() -> None:
     """Close this thread's connections that are broken or past ``CONN_MAX_AGE``.
 
     Unlike :func:`django.db.close_old_connections`, a connection inside an
     atomic block is left alone: someone is using it (for example a test
     case's transaction), and closing it would roll their work back.
+
+    A thread without an event loop that held no open connection at its last
+    call is not searched again until a connection is opened somewhere in the
+    process (Django's ``connection_created`` signal).
     """
     if connections_kept.get():
         return
+    opened = _opened[0]
+    sync_thread = asyncio._get_running_loop() is None
+    if sync_thread and getattr(_quiet, "since", None) == opened:
+        return
+    still_open = False
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
+        still_open = still_open or connection.connection is not None
+    if sync_thread:
+        _quiet.since = None if still_open else opened
 
 
 def _closing_connections(func: Callable[_P, _R]) -> Callable[_P, _R]:

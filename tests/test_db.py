@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar, copy_context
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from asgiref.sync import SyncToAsync, sync_to_async
@@ -22,6 +24,8 @@ from channels_lite.generic.websocket import AsyncWebsocketConsumer, WebsocketCon
 from channels_lite.testing import WebsocketCommunicator
 
 TIMEOUT = 5.0
+
+_T = TypeVar("_T")
 
 
 class CloseSpy:
@@ -127,6 +131,87 @@ def test_close_old_connections_keeps_a_connection_in_an_atomic_block(
     with transaction.atomic():
         close_old_connections()
     assert spy.closed == []
+
+
+def in_new_thread(func: Callable[[], _T]) -> _T:
+    """Run ``func`` in a thread that has never held a database connection."""
+
+    def run() -> _T:
+        try:
+            return func()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=TIMEOUT)
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the threads that look up their initialized connections."""
+    seen: list[int] = []
+    look_up = connections.all
+
+    def counting(initialized_only: bool = False) -> Sequence[Any]:
+        seen.append(threading.get_ident())
+        return look_up(initialized_only=initialized_only)
+
+    monkeypatch.setattr(connections, "all", counting)
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_close_old_connections_closes_a_connection_opened_after_a_quiet_check() -> None:
+    def run() -> list[int]:
+        close_old_connections()  # nothing open in this thread yet
+        spy = CloseSpy()
+        try:
+            close_old_connections()
+            return spy.closed
+        finally:
+            spy.restore()
+
+    assert len(in_new_thread(run)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_close_old_connections_checks_an_open_connection_every_time() -> None:
+    def run() -> list[int]:
+        spy = CloseSpy()
+        try:
+            spy.connection.close_at = None  # persistent, not yet obsolete
+            close_old_connections()
+            before = list(spy.closed)
+            spy.connection.close_at = 0  # CONN_MAX_AGE runs out
+            close_old_connections()
+            return [*before, *spy.closed]
+        finally:
+            spy.restore()
+
+    assert len(in_new_thread(run)) == 1
+
+
+def test_close_old_connections_skips_a_thread_without_connections(
+    lookups: list[int],
+) -> None:
+    def run() -> int:
+        for _ in range(3):
+            close_old_connections()
+        return len(lookups)
+
+    assert in_new_thread(run) == 1
+
+
+def test_close_old_connections_looks_every_time_under_an_event_loop(
+    lookups: list[int],
+) -> None:
+    async def run() -> int:
+        # Each context of a thread with a loop has its own connections.
+        for _ in range(3):
+            close_old_connections()
+        return len(lookups)
+
+    assert in_new_thread(lambda: asyncio.run(run())) == 3
 
 
 @pytest.mark.django_db(transaction=True)
