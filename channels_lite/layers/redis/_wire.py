@@ -20,6 +20,8 @@ channels it is for (empty: the queue itself), a space, and the message body.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "ACK",
     "DRAIN",
@@ -30,6 +32,7 @@ __all__ = [
     "SEND",
     "UNPOP",
     "Keys",
+    "pack_counts",
     "parse_entry",
 ]
 
@@ -72,6 +75,16 @@ def parse_entry(entry: bytes) -> tuple[int, list[str], bytes]:
     space = entry.index(b" ", DEADLINE_DIGITS)
     targets = entry[DEADLINE_DIGITS:space].decode().split(",")
     return int(entry[:DEADLINE_DIGITS]), targets, entry[space + 1 :]
+
+
+def pack_counts(counts: Mapping[str, int]) -> str:
+    """Return hand-over counts as one script argument: ``suffix=n,suffix=n``.
+
+    One argument rather than two per channel: redis-py encodes each argument
+    in Python, which for a group of thousands cost more than the script.
+    Suffixes never hold ``=`` or ``,`` (channel names cannot).
+    """
+    return ",".join(f"{suffix}={n}" for suffix, n in counts.items())
 
 
 # Lua helpers shared by the scripts: the server time in ms; whether a normal
@@ -141,13 +154,31 @@ end
 """
 )
 
-# Forget hand-overs: ARGV from ``first`` on are pairs of suffix and count.
+# Forget hand-overs: ``packed`` is ``suffix=n,suffix=n,...`` (pack_counts).
+# Counts are read and written in bulk, a few thousand fields per call, rather
+# than with an HINCRBY per channel.
 _FORGET = """
-local function forget(key, first)
-  for i = first, #ARGV, 2 do
-    if redis.call('HINCRBY', key, ARGV[i], -tonumber(ARGV[i + 1])) <= 0 then
-      redis.call('HDEL', key, ARGV[i])
+local function forget(key, packed)
+  local names, taken = {}, {}
+  for suffix, n in string.gmatch(packed, '([^=,]*)=(%d+)') do
+    names[#names + 1] = suffix
+    taken[#taken + 1] = tonumber(n)
+  end
+  for first = 1, #names, 2000 do
+    local last = math.min(first + 1999, #names)
+    local counts = redis.call('HMGET', key, unpack(names, first, last))
+    local keep, gone = {}, {}
+    for i = first, last do
+      local left = (tonumber(counts[i - first + 1]) or 0) - taken[i]
+      if left > 0 then
+        keep[#keep + 1] = names[i]
+        keep[#keep + 1] = left
+      else
+        gone[#gone + 1] = names[i]
+      end
     end
+    if #keep > 0 then redis.call('HSET', key, unpack(keep)) end
+    if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
   end
 end
 """
@@ -165,23 +196,23 @@ return 1
 """
 )
 
-# KEYS: inbox queue, counts. ARGV: how many, then suffix, n, suffix, n, ...
-# (hand-overs to report on the way). Returns {server time ms, {entries...}}.
+# KEYS: inbox queue, counts. ARGV: how many, packed hand-overs to report on
+# the way. Returns {server time ms, {entries...}}.
 DRAIN = (
     _PRELUDE
     + _FORGET
     + """
-forget(KEYS[2], 2)
+forget(KEYS[2], ARGV[2])
 local entries = redis.call('LPOP', KEYS[1], ARGV[1])
 return {now_ms(), entries or {}}
 """
 )
 
-# KEYS: counts. ARGV: suffix, n, suffix, n, ... Forget delivered messages.
+# KEYS: counts. ARGV: packed hand-overs. Forget delivered messages.
 ACK = (
     _FORGET
     + """
-forget(KEYS[1], 1)
+forget(KEYS[1], ARGV[1])
 return 1
 """
 )
