@@ -30,6 +30,7 @@ from redis.commands.core import AsyncScript
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import _cluster as cluster
+from channels_lite.layers.redis._batch import Batcher, Call
 from channels_lite.layers.redis._hosts import HostConfig, ShardRing, parse_hosts
 
 __all__ = [
@@ -172,6 +173,8 @@ class Shard:
         }
         if config.cluster_nodes:
             self.scripts.update(cluster.register_scripts(self.client))
+        # Concurrent callers' scripts share round trips (see _batch).
+        self._batch = Batcher(self.run_pipeline)
 
     def _connect(
         self, config: HostConfig, options: dict[str, Any], bounded: bool = False
@@ -222,22 +225,51 @@ class Shard:
                         self.client, self.scripts, script, keys, args
                     )
                 return await cluster.run(self.client, self.scripts[script], keys, args)
-            if self._slots is None:
-                return await self._evalsha(self.scripts[script], keys, args)
-            async with self._slots:
-                return await self._evalsha(self.scripts[script], keys, args)
+            return await self._batch.run(script, keys, args)
+        except ChannelLayerUnavailable:
+            # From run_pipeline, translated already.
+            raise
         except _UNAVAILABLE as exc:
             raise self._unavailable(exc) from exc
 
-    async def _evalsha(
-        self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]
-    ) -> Any:
+    async def run_pipeline(self, calls: Sequence[Call]) -> list[Any]:
+        """Run script calls in one round trip; return each one's result or error.
+
+        A connection failure raises ChannelLayerUnavailable for the lot.
+        """
         try:
-            return await self.client.evalsha(script.sha, len(keys), *keys, *args)
-        except redis_exceptions.NoScriptError:
-            # A restarted or flushed server: load the script and run it again.
-            script.sha = await self.client.script_load(script.script)
-            return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+            if self.config.cluster_nodes:
+                # One slot map per call for now: run them side by side.
+                return await asyncio.gather(
+                    *(self.run(*call) for call in calls), return_exceptions=True
+                )
+            if self._slots is None:
+                return await self._pipelined(calls)
+            async with self._slots:
+                return await self._pipelined(calls)
+        except _UNAVAILABLE as exc:
+            raise self._unavailable(exc) from exc
+
+    async def _pipelined(self, calls: Sequence[Call]) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for name, keys, args in calls:
+            pipe.evalsha(self.scripts[name].sha, len(keys), *keys, *args)
+        results: list[Any] = await pipe.execute(raise_on_error=False)
+        missing = [
+            i
+            for i, r in enumerate(results)
+            if isinstance(r, redis_exceptions.NoScriptError)
+        ]
+        if missing:
+            # A restarted or flushed server ran none of these: load the
+            # scripts and run them again.
+            for name in {calls[i][0] for i in missing}:
+                script = self.scripts[name]
+                script.sha = await self.client.script_load(script.script)
+            again = await self._pipelined([calls[i] for i in missing])
+            for index, result in zip(missing, again, strict=True):
+                results[index] = result
+        return results
 
     async def wait_for_entry(self, key: str) -> bool:
         """Wait up to the block timeout for ``key`` to hold an entry; keep it."""
