@@ -30,6 +30,7 @@ from redis.commands.core import AsyncScript
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import _cluster as cluster
+from channels_lite.layers.redis import _wire
 from channels_lite.layers.redis._batch import Batcher, Call
 from channels_lite.layers.redis._hosts import HostConfig, ShardRing, parse_hosts
 
@@ -173,8 +174,13 @@ class Shard:
         }
         if config.cluster_nodes:
             self.scripts.update(cluster.register_scripts(self.client))
-        # Concurrent callers' scripts share round trips (see _batch).
+        # Concurrent callers' scripts share round trips (see _batch), and
+        # calls of one script in a round trip share one script call.
         self._batch = Batcher(self.run_pipeline)
+        self._many: dict[str, AsyncScript] = {
+            name: self.client.register_script(_wire.many(source))
+            for name, source in scripts.items()
+        }
 
     def _connect(
         self, config: HostConfig, options: dict[str, Any], bounded: bool = False
@@ -251,23 +257,45 @@ class Shard:
             raise self._unavailable(exc) from exc
 
     async def _pipelined(self, calls: Sequence[Call]) -> list[Any]:
+        by_script: dict[str, list[int]] = {}
+        for index, call in enumerate(calls):
+            by_script.setdefault(call[0], []).append(index)
         pipe = self.client.pipeline(transaction=False)
-        for name, keys, args in calls:
-            pipe.evalsha(self.scripts[name].sha, len(keys), *keys, *args)
-        results: list[Any] = await pipe.execute(raise_on_error=False)
-        missing = [
-            i
-            for i, r in enumerate(results)
-            if isinstance(r, redis_exceptions.NoScriptError)
-        ]
-        if missing:
+        sent: list[tuple[AsyncScript, list[int]]] = []
+        for name, indexes in by_script.items():
+            if len(indexes) == 1:
+                script, (_, keys, args) = self.scripts[name], calls[indexes[0]]
+            else:
+                # Several calls of one script: one call of its batched form.
+                script, keys, args = self._many[name], [], [len(indexes)]
+                for index in indexes:
+                    _, call_keys, call_args = calls[index]
+                    keys += call_keys
+                    args += [len(call_keys), len(call_args), *call_args]
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            sent.append((script, indexes))
+        replies = await pipe.execute(raise_on_error=False)
+        results: list[Any] = [None] * len(calls)
+        unknown: list[AsyncScript] = []
+        again: list[int] = []
+        for (script, indexes), reply in zip(sent, replies, strict=True):
+            if isinstance(reply, redis_exceptions.NoScriptError):
+                unknown.append(script)
+                again += indexes
+            elif len(indexes) == 1 or isinstance(reply, Exception):
+                for index in indexes:
+                    results[index] = reply
+            else:
+                for index, result in zip(indexes, reply, strict=True):
+                    results[index] = result
+        if unknown:
             # A restarted or flushed server ran none of these: load the
-            # scripts and run them again.
-            for name in {calls[i][0] for i in missing}:
-                script = self.scripts[name]
+            # scripts and run those calls again.
+            for script in unknown:
                 script.sha = await self.client.script_load(script.script)
-            again = await self._pipelined([calls[i] for i in missing])
-            for index, result in zip(missing, again, strict=True):
+            for index, result in zip(
+                again, await self._pipelined([calls[i] for i in again]), strict=True
+            ):
                 results[index] = result
         return results
 

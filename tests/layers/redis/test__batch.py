@@ -31,7 +31,8 @@ async def _length(layer: RedisChannelLayer, channel: str) -> int:
 async def test_concurrent_sends_share_one_round_trip(
     layer: RedisChannelLayer, round_trips: RoundTrips
 ) -> None:
-    await layer.send("test.warm", {"type": "warm.up"})
+    # The first batch loads the batched script (NOSCRIPT, load, run again).
+    await asyncio.gather(*(layer.send("test.warm", {"type": "warm.up"}) for _ in "ab"))
     round_trips.reset()
     await asyncio.gather(
         *(layer.send(f"test.batch{n}", {"type": "m", "n": n}) for n in range(20))
@@ -179,3 +180,21 @@ async def test_batches_hold_at_most_max_batch_calls() -> None:
     )
     assert results == list(range(MAX_BATCH + 3))
     assert sizes == [MAX_BATCH, 3]
+
+
+async def test_calls_of_one_script_in_a_batch_keep_empty_results_in_place(
+    layer: RedisChannelLayer, round_trips: RoundTrips
+) -> None:
+    await layer.send("test.middle", {"type": "only"})
+    shard = _shard(layer, "test.middle")
+    names = ["test.before", "test.middle", "test.after"]
+    await asyncio.gather(*(shard.run("pop", [layer.keys.queue(n)], []) for n in "ab"))
+    round_trips.reset()
+    popped = await asyncio.gather(
+        *(shard.run("pop", [layer.keys.queue(n)], []) for n in names)
+    )
+    assert round_trips.count == 1
+    assert popped[0] is None
+    assert popped[1] is not None
+    assert popped[1].endswith(layer._encode({"type": "only"}))
+    assert popped[2] is None
