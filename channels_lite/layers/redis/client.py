@@ -221,9 +221,11 @@ class Shard:
         )
 
     async def run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        """Run a registered Lua script (EVALSHA, loading it once if needed)."""
-        # Every send and receive comes through here: no context managers
-        # beyond the semaphore, whose free acquire does not suspend.
+        """Run a registered Lua script (EVALSHA, loading it once if needed).
+
+        Calls made in the same turn of the event loop share one round trip
+        (see :mod:`~channels_lite.layers.redis._batch`).
+        """
         try:
             if self.config.cluster_nodes:
                 if script in cluster.SPLIT_SCRIPTS:
@@ -256,7 +258,9 @@ class Shard:
         except _UNAVAILABLE as exc:
             raise self._unavailable(exc) from exc
 
-    async def _pipelined(self, calls: Sequence[Call]) -> list[Any]:
+    async def _pipelined(
+        self, calls: Sequence[Call], *, reload: bool = True
+    ) -> list[Any]:
         by_script: dict[str, list[int]] = {}
         for index, call in enumerate(calls):
             by_script.setdefault(call[0], []).append(index)
@@ -279,7 +283,7 @@ class Shard:
         unknown: list[AsyncScript] = []
         again: list[int] = []
         for (script, indexes), reply in zip(sent, replies, strict=True):
-            if isinstance(reply, redis_exceptions.NoScriptError):
+            if reload and isinstance(reply, redis_exceptions.NoScriptError):
                 unknown.append(script)
                 again += indexes
             elif len(indexes) == 1 or isinstance(reply, Exception):
@@ -293,9 +297,8 @@ class Shard:
             # scripts and run those calls again.
             for script in unknown:
                 script.sha = await self.client.script_load(script.script)
-            for index, result in zip(
-                again, await self._pipelined([calls[i] for i in again]), strict=True
-            ):
+            retried = await self._pipelined([calls[i] for i in again], reload=False)
+            for index, result in zip(again, retried, strict=True):
                 results[index] = result
         return results
 
