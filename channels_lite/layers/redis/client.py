@@ -261,6 +261,9 @@ class Shard:
     async def _pipelined(
         self, calls: Sequence[Call], *, reload: bool = True
     ) -> list[Any]:
+        if len(calls) == 1:
+            # A lone call: a plain command costs redis-py less than a pipeline.
+            return [await self._run_one(*calls[0], reload=reload)]
         by_script: dict[str, list[int]] = {}
         for index, call in enumerate(calls):
             by_script.setdefault(call[0], []).append(index)
@@ -301,6 +304,21 @@ class Shard:
             for index, result in zip(again, retried, strict=True):
                 results[index] = result
         return results
+
+    async def _run_one(
+        self, name: str, keys: Sequence[str], args: Sequence[Any], *, reload: bool
+    ) -> Any:
+        script = self.scripts[name]
+        try:
+            return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+        except redis_exceptions.NoScriptError as exc:
+            if not reload:
+                return exc
+            # A restarted or flushed server: load the script and run it again.
+            script.sha = await self.client.script_load(script.script)
+            return await self._run_one(name, keys, args, reload=False)
+        except redis_exceptions.ResponseError as exc:
+            return exc
 
     async def wait_for_entry(self, key: str) -> bool:
         """Wait up to the block timeout for ``key`` to hold an entry; keep it."""
