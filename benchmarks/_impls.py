@@ -8,7 +8,14 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
-__all__ = ["CHANNELS", "IMPLEMENTATIONS", "LITE", "Implementation", "by_name"]
+__all__ = [
+    "CHANNELS",
+    "IMPLEMENTATIONS",
+    "LITE",
+    "LITE_UVICORN",
+    "Implementation",
+    "by_name",
+]
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,8 @@ class Implementation:
     #: The module run with ``python -m`` to serve it: each implementation's
     #: documented production server.
     server: str
+    #: Options that pick the server behind ``server`` (before daphne's own).
+    server_args: tuple[str, ...] = ()
 
     @property
     def memory_backend(self) -> str:
@@ -78,12 +87,20 @@ LITE = Implementation(
     # daphne with channels_lite's per-connection limits and graceful shutdown.
     server="channels_lite.serve",
 )
+LITE_UVICORN = Implementation(
+    name="channels_lite_uvicorn",
+    prefix="channels_lite",
+    redis_backend="channels_lite.layers.redis.RedisChannelLayer",
+    server="channels_lite.serve",
+    server_args=("--server", "uvicorn"),
+)
+"""channels_lite served by uvicorn: a row of its own, not a side of the comparison."""
 IMPLEMENTATIONS = (CHANNELS, LITE)
 
 
 def by_name(name: str) -> Implementation:
     """Return the implementation called ``name``."""
-    for impl in IMPLEMENTATIONS:
+    for impl in (*IMPLEMENTATIONS, LITE_UVICORN):
         if impl.name == name:
             return impl
     raise KeyError(name)

@@ -90,7 +90,7 @@ def run_redis() -> Iterator[str]:
 def run_daphne(
     impl: Implementation, redis_url: str, *, extra_env: Mapping[str, str] = {}
 ) -> Iterator[tuple[int, int]]:
-    """Run ``impl``'s server (daphne, or what wraps it) serving :mod:`benchmarks.asgi`.
+    """Run ``impl``'s server (daphne or uvicorn) serving :mod:`benchmarks.asgi`.
 
     Yield ``(port, pid)``. The server's default channel layer is ``impl``'s
     Redis layer on ``redis_url``; its ``"memory"`` layer is in-memory.
@@ -105,7 +105,8 @@ def run_daphne(
         BENCH_REDIS_URL=redis_url,
         **extra_env,
     )
-    args = [sys.executable, "-m", impl.server, "-b", HOST, "-p", str(port), "-v", "0"]
+    args = [sys.executable, "-m", impl.server, *impl.server_args]
+    args += ["-b", HOST, "-p", str(port), "-v", "0"]
     args += ["--ping-interval", "600", "benchmarks.asgi:application"]
     with _process(args, port, env) as proc:
         yield port, proc.pid

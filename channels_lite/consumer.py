@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Protocol, cast
 
 from channels_lite import DEFAULT_CHANNEL_LAYER
 from channels_lite._connection_checks import connection_checks
-from channels_lite._dispatch import await_many_dispatch
+from channels_lite._dispatch import Race
 from channels_lite._send_queue import SendQueue
 from channels_lite.db import database_sync_to_async
 from channels_lite.exceptions import NoHandlerError, StopConsumer
@@ -64,6 +64,24 @@ def _no_hook(channel: str) -> None:
 
 async def _nothing_queued() -> None:
     """Return at once: an async consumer's sends are never queued."""
+
+
+class _ChannelReceive:
+    """Receive from one channel of a layer: a consumer's ``channel_receive``.
+
+    Channels stores a :func:`functools.partial` there; this costs every idle
+    connection 48 bytes instead of 256.
+    """
+
+    __slots__ = ("channel", "layer")
+
+    def __init__(self, layer: BaseChannelLayer, channel: str) -> None:
+        self.layer = layer
+        self.channel = channel
+
+    def __call__(self) -> Awaitable[dict[str, Any]]:
+        """Return the layer's ``receive(channel)`` awaitable."""
+        return self.layer.receive(self.channel)
 
 
 # What a connection cancelled by its server (at shutdown) is told: the client
@@ -147,38 +165,43 @@ class AsyncConsumer:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run this consumer for the connection described by ``scope``."""
+        # One coroutine frame for the whole connection, running the dispatch
+        # loop itself: each nested coroutine would cost every idle connection
+        # its frame (about 260 bytes).
         self.scope = scope
         self._server_send = send
         if not self._sync:
+            # A sync consumer's __call__ has set them to its send queue.
             self.base_send = self._loop_send = send
             self._flush = _nothing_queued
-            await self._dispatch_all(receive)
-            return
-        async with SendQueue(send) as queue:
-            self.base_send = queue
-            self._loop_send = queue.put
-            self._flush = queue.flush
-            await self._dispatch_all(receive)
-
-    async def _dispatch_all(self, receive: Receive) -> None:
         layer = get_channel_layer(self.channel_layer_alias)
         # None stays None at run time; see the attribute's docstring.
         self.channel_layer = cast(BaseChannelLayer, layer)
-        sources: list[Callable[[], Awaitable[Any]]] = [receive]
         if layer is not None:
             self.channel_name = await layer.new_channel()
-            self.channel_receive = functools.partial(layer.receive, self.channel_name)
-            sources.append(self.channel_receive)
+            self.channel_receive = _ChannelReceive(layer, self.channel_name)
             # The channel's group memberships live exactly as long as this
             # consumer (layers that are not channels_lite's lack the hooks).
             getattr(layer, "hold_channel", _no_hook)(self.channel_name)
         try:
-            with contextlib.suppress(StopConsumer):
-                try:
-                    await await_many_dispatch(sources, self.dispatch)
-                except asyncio.CancelledError:
-                    await self._disconnect_when_cancelled()
-                    raise
+            if layer is None:
+                while True:
+                    await self.dispatch(await receive())
+            # The loop of await_many_dispatch, written out here.
+            race = Race((receive, self.channel_receive))
+            try:
+                while True:
+                    if not race.finished:
+                        await race.wait()
+                    await self.dispatch(race.take())
+                    race.restart()
+            finally:
+                await race.cancel()
+        except StopConsumer:
+            pass
+        except asyncio.CancelledError:
+            await self._disconnect_when_cancelled()
+            raise
         finally:
             if layer is not None:
                 getattr(layer, "release_channel", _no_hook)(self.channel_name)
@@ -274,6 +297,14 @@ class SyncConsumer(AsyncConsumer):
     """
 
     _sync: ClassVar[bool] = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run this consumer for ``scope``, its sends going through a queue."""
+        async with SendQueue(send) as queue:
+            self.base_send = queue
+            self._loop_send = queue.put
+            self._flush = queue.flush
+            await super().__call__(scope, receive, send)
 
     async def dispatch(self, message: Message) -> None:
         """Call the handler for ``message``'s type, in the worker thread."""

@@ -13,27 +13,24 @@ costs no queries:
   joins its rooms on connect, sends heartbeats while connected and leaves on
   disconnect.
 
-Room names follow the rules of group names. Presence works on the in-memory
-layer and on the Redis layer. Another layer can take part by providing a
-``presence_store()`` method that returns a :class:`PresenceStore`.
+Room names follow the rules of group names. Presence is a capability of the
+channel layer: a layer takes part by providing a ``presence_store()`` method
+that returns a :class:`PresenceStore`, the one contract this module relies on.
+The in-memory layer (``layers/_inmemory_presence.py``) and the Redis layer
+(``layers/redis/_presence.py``) do; this module only asks the layer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-import threading
-import weakref
 from collections.abc import Sequence
-from time import monotonic
 from typing import Any, ClassVar, Protocol
 
 import channels_lite.layers
 from channels_lite.consumer import AsyncConsumer
 from channels_lite.exceptions import ChannelLayerUnavailable, InvalidChannelLayerError
 from channels_lite.layers.base import BaseChannelLayer
-from channels_lite.layers.inmemory import InMemoryChannelLayer
 from channels_lite.types import Message, Receive, Scope, Send
 
 __all__ = [
@@ -74,94 +71,20 @@ class PresenceStore(Protocol):
         """Return the channels whose membership of ``group`` is current."""
 
 
-class _MemoryStore:
-    """Presence for an :class:`InMemoryChannelLayer`, within its process."""
-
-    def __init__(self, layer: InMemoryChannelLayer) -> None:
-        self._layer = layer
-        # room -> {channel: (deadline on the monotonic clock, user)}
-        self._rooms: dict[str, dict[str, tuple[float, str]]] = {}
-        self._lock = threading.Lock()
-
-    def _live(self, room: str, now: float) -> dict[str, tuple[float, str]]:
-        """Return the members of ``room`` after dropping the expired ones."""
-        members = self._rooms.get(room)
-        if members is None:
-            return {}
-        for channel in [c for c, (due, _) in members.items() if due <= now]:
-            del members[channel]
-        if not members:
-            del self._rooms[room]
-        return members
-
-    async def touch(self, room: str, channel: str, user: str, ttl: float) -> bool:
-        with self._lock:
-            now = monotonic()
-            members = self._live(room, now)
-            new_user = all(other != user for _, other in members.values())
-            self._rooms[room] = members
-            members[channel] = (now + ttl, user)
-        return new_user
-
-    async def remove(self, room: str, channel: str) -> bool:
-        with self._lock:
-            members = self._live(room, monotonic())
-            left = members.pop(channel, None)
-            if not members:
-                self._rooms.pop(room, None)
-        if left is None:
-            return False
-        return all(other != left[1] for _, other in members.values())
-
-    async def members(self, room: str) -> dict[str, str]:
-        with self._lock:
-            members = self._live(room, monotonic())
-            return {channel: user for channel, (_, user) in members.items()}
-
-    async def group_members(self, group: str) -> set[str]:
-        return self._layer._current_members(group)
-
-
-_stores: weakref.WeakKeyDictionary[BaseChannelLayer, PresenceStore] = (
-    weakref.WeakKeyDictionary()
-)
-_stores_lock = threading.Lock()
-
-
-def _builtin_store(layer: BaseChannelLayer) -> PresenceStore | None:
-    if isinstance(layer, InMemoryChannelLayer):
-        return _MemoryStore(layer)
-    # Only look for the Redis layer if it was imported: redis is an extra.
-    redis_layer = sys.modules.get("channels_lite.layers.redis.layer")
-    if redis_layer is not None and isinstance(layer, redis_layer.RedisChannelLayer):
-        from channels_lite.layers.redis._presence import RedisPresenceStore
-
-        return RedisPresenceStore(layer)
-    return None
-
-
 def presence_store(layer: BaseChannelLayer) -> PresenceStore:
     """Return the :class:`PresenceStore` of ``layer`` (the same one each time).
 
-    A layer's own ``presence_store()`` method wins; the in-memory and Redis
-    layers have built-in stores. Raises :exc:`NotImplementedError` for a layer
-    with neither.
+    The layer provides it through its ``presence_store()`` method. Raises
+    :exc:`NotImplementedError` for a layer without one.
     """
-    hook = getattr(layer, "presence_store", None)
-    if callable(hook):
-        store: PresenceStore = hook()
-        return store
-    with _stores_lock:
-        found = _stores.get(layer)
-        if found is None:
-            found = _builtin_store(layer)
-            if found is None:
-                raise NotImplementedError(
-                    f"{type(layer).__name__} does not support presence: it has "
-                    "no presence_store() method"
-                )
-            _stores[layer] = found
-        return found
+    provide = getattr(layer, "presence_store", None)
+    if not callable(provide):
+        raise NotImplementedError(
+            f"{type(layer).__name__} does not support presence: it has "
+            "no presence_store() method"
+        )
+    store: PresenceStore = provide()
+    return store
 
 
 async def group_members(layer: BaseChannelLayer, group: str) -> set[str]:

@@ -27,7 +27,7 @@ from typing import Any, cast
 import pytest
 import redis
 
-__all__ = ["RedisClusterProcesses", "cluster_binaries"]
+__all__ = ["RedisClusterProcesses", "cluster_binaries", "skip_without_cluster_support"]
 
 _START_TIMEOUT = 30.0
 
@@ -47,6 +47,14 @@ def _free_cluster_port() -> int:
                 continue
         return port
     raise RuntimeError("found no free port pair for a Redis Cluster node")
+
+
+def skip_without_cluster_support() -> None:
+    """Skip the test if the installed redis-py cannot serve cluster entries."""
+    from channels_lite.layers.redis._topology import cluster
+
+    if not cluster.SUPPORTED:
+        pytest.skip(f"Redis Cluster entries need redis-py >= {cluster.MIN_REDIS_PY}")
 
 
 def cluster_binaries() -> tuple[str, str]:
@@ -195,6 +203,7 @@ def _cluster_ok(client: redis.Redis) -> bool:
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[RedisClusterProcesses]:
     """Run a three-master Redis Cluster for the session."""
+    skip_without_cluster_support()
     with tempfile.TemporaryDirectory(prefix="channels-lite-cluster-") as root:
         cluster = RedisClusterProcesses(Path(root))
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import weakref
 from collections.abc import Awaitable, Callable
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from channels_lite._dispatch import await_many_dispatch
+from channels_lite._dispatch import CALL_NAME, await_many_dispatch
 
 TIMEOUT = 5.0
 
@@ -170,3 +171,79 @@ async def test_await_many_dispatch_holds_no_dispatched_message_while_idle() -> N
     with pytest.raises(asyncio.CancelledError):
         await task
     assert alive is None
+
+
+async def test_await_many_dispatch_takes_sources_that_return_futures() -> None:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    futures: list[asyncio.Future[str]] = []
+    seen: list[str] = []
+
+    def future_source() -> asyncio.Future[str]:
+        futures.append(loop.create_future())
+        return futures[-1]
+
+    async def dispatch(item: str) -> None:
+        seen.append(item)
+        if len(seen) == 2:
+            raise LookupError("done")
+
+    task = asyncio.create_task(
+        await_many_dispatch([queue.get, future_source], dispatch)
+    )
+    await asyncio.sleep(0)
+    futures[0].set_result("from a future")
+    await asyncio.sleep(0)
+    queue.put_nowait("from a queue")
+    with pytest.raises(LookupError, match="done"):
+        async with asyncio.timeout(TIMEOUT):
+            await task
+    assert seen == ["from a future", "from a queue"]
+    assert futures[-1].cancelled()
+
+
+flag: contextvars.ContextVar[str] = contextvars.ContextVar("flag", default="unset")
+
+
+async def test_await_many_dispatch_sources_see_the_context_but_do_not_change_it() -> (
+    None
+):
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    other: asyncio.Queue[str] = asyncio.Queue()
+    in_source: list[str] = []
+    in_dispatch: list[str] = []
+
+    async def source() -> str:
+        in_source.append(flag.get())
+        flag.set("set by a source")
+        return await queue.get()
+
+    async def dispatch(item: str) -> None:
+        in_dispatch.append(flag.get())
+        raise LookupError("done")
+
+    flag.set("caller")
+    task = asyncio.create_task(await_many_dispatch([source, other.get], dispatch))
+    queue.put_nowait("x")
+    with pytest.raises(LookupError, match="done"):
+        async with asyncio.timeout(TIMEOUT):
+            await task
+    assert in_source == ["caller"]
+    assert in_dispatch == ["caller"]
+
+
+async def test_await_many_dispatch_names_its_source_calls() -> None:
+    first: asyncio.Queue[str] = asyncio.Queue()
+    second: asyncio.Queue[str] = asyncio.Queue()
+
+    async def dispatch(item: str) -> None:
+        raise AssertionError("nothing to dispatch")
+
+    before = asyncio.all_tasks()
+    task = asyncio.create_task(await_many_dispatch([first.get, second.get], dispatch))
+    await asyncio.sleep(0)
+    calls = asyncio.all_tasks() - before - {task}
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [call.get_name() for call in calls] == [CALL_NAME, CALL_NAME]

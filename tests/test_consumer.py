@@ -240,6 +240,26 @@ async def test_consumer_receives_from_its_layer_channel(
     await communicator.wait(TIMEOUT)
 
 
+async def test_consumer_channel_receive_takes_from_its_channel(
+    inmemory_channel_layer: InMemoryChannelLayer,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    class Probe(AsyncConsumer):
+        async def probe(self, message: Message) -> None:
+            seen["name"] = self.channel_name
+            seen["receive"] = self.channel_receive
+            raise StopConsumer
+
+    communicator = ApplicationCommunicator(Probe.as_asgi(), SCOPE)
+    await communicator.send_input({"type": "probe"})
+    await communicator.wait(TIMEOUT)
+    # The consumer has ended, so nothing else takes from its channel.
+    await inmemory_channel_layer.send(seen["name"], {"type": "late", "n": 7})
+    async with asyncio.timeout(TIMEOUT):
+        assert await seen["receive"]() == {"type": "late", "n": 7}
+
+
 async def test_consumer_uses_its_channel_layer_alias(settings: Settings) -> None:
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_lite.layers.InMemoryChannelLayer"},

@@ -7,6 +7,8 @@ and (marked ``redis``) a real redis-server and a real Redis Cluster.
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -245,6 +247,21 @@ def test_presence_store_is_one_per_layer() -> None:
 
     assert presence_store(layer) is presence_store(layer)
     assert presence_store(layer) is not presence_store(InMemoryChannelLayer())
+
+
+def test_presence_store_is_the_layers_own(layer: BaseChannelLayer) -> None:
+    assert presence_store(layer) is layer.presence_store()  # type: ignore[attr-defined]
+
+
+def test_layer_with_presence_store_can_be_freed() -> None:
+    layer = InMemoryChannelLayer()
+    presence_store(layer)
+    ref = weakref.ref(layer)
+
+    del layer
+    gc.collect()
+
+    assert ref() is None
 
 
 def test_presence_store_uses_layer_hook() -> None:

@@ -122,16 +122,6 @@ EXTENSIONS: dict[str, set[str]] = {
         "get_channel_layer",
     },
     "channels_lite.layers.redis": {"RedisChannelLayer"},
-    "channels_lite.layers.redis.client": {
-        "DEFAULT_CONNECTION_OPTIONS",
-        "DEFAULT_MAX_CONNECTIONS",
-        "HostConfig",
-        "LoopClients",
-        "LoopState",
-        "Shard",
-        "ShardRing",
-        "parse_hosts",
-    },
     "channels_lite.layers.redis.crypto": {"FernetEncryptor", "derive_fernet_key"},
     "channels_lite.layers.redis.layer": {"RedisChannelLayer"},
     "channels_lite.layers.redis.serializers": {

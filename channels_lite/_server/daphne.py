@@ -11,10 +11,6 @@ import asyncio
 import importlib.metadata
 import inspect
 import logging
-import os
-import re
-import sys
-import threading
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -26,17 +22,30 @@ from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as installed_reactor
 
+from channels_lite._server.config import dotted, release
 from channels_lite._server.limits import (
     BoundedWebSocketProtocol,
     LimitedHTTPFactory,
     Limits,
 )
-from channels_lite._server.shutdown import close_layers, stop_instances
+from channels_lite._server.shutdown import (
+    EXIT_ABANDONED,
+    close_layers,
+    start_watchdog,
+    stop_instances,
+)
 
 logger = logging.getLogger(__name__)
 
 reactor: Any = installed_reactor
 """The installed reactor (Twisted types it by interfaces mypy misreads)."""
+
+__all__ = [
+    "EXIT_ABANDONED",
+    "CommandLineInterface",
+    "GracefulServer",
+    "close_websockets",
+]
 
 # Autobahn's states of a websocket whose close has begun. Without them (an
 # unknown Autobahn) nothing is dropped, as in plain daphne.
@@ -49,13 +58,6 @@ _OPEN = getattr(WebSocketProtocol, "STATE_OPEN", None)
 _CLOSED = getattr(WebSocketProtocol, "STATE_CLOSED", None)
 
 CLOSE_GOING_AWAY = 1001
-EXIT_ABANDONED = 70
-"""Exit status when the watchdog abandons busy worker threads.
-
-``EX_SOFTWARE`` of ``sysexits.h``: not 0, so that systemd, Kubernetes and
-other process managers count the stop as failed, and distinct from 1 (an
-exception at startup) and from the 128+N of a death by signal.
-"""
 CLOSE_HANDSHAKE_TIMEOUT = 2.0
 """Seconds clients get at shutdown to answer the server's close frame."""
 
@@ -86,10 +88,10 @@ def unsupported_daphne() -> str | None:
     """
     version = daphne_version()
     low, high = SUPPORTED_DAPHNE
-    if not low <= _release(version) < high:
+    if not low <= release(version) < high:
         return (
             f"daphne {version} is outside the tested range "
-            f">={_dotted(low)},<{_dotted(high)}"
+            f">={dotted(low)},<{dotted(high)}"
         )
     try:
         source = inspect.getsource(DaphneServer.create_application)
@@ -98,16 +100,6 @@ def unsupported_daphne() -> str | None:
     if '"application_instance"' not in source:
         return f"daphne {version} does not keep connections' application_instance"
     return None
-
-
-def _release(version: str) -> tuple[int, ...]:
-    """Return the release numbers of ``version`` ("4.3.0rc1" gives (4, 3, 0))."""
-    match = re.match(r"\d+(?:\.\d+)*", version)
-    return tuple(int(part) for part in match.group().split(".")) if match else ()
-
-
-def _dotted(release: tuple[int, ...]) -> str:
-    return ".".join(map(str, release))
 
 
 class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
@@ -171,13 +163,7 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
             return
         self.limits = Limits.from_settings()
         super().run()
-        watchdog = threading.Thread(
-            target=_exit_if_still_running,
-            args=(self.application_close_timeout,),
-            name="channels_lite shutdown watchdog",
-            daemon=True,
-        )
-        watchdog.start()
+        start_watchdog(self.application_close_timeout)
 
     @property
     def http_factory(self) -> Any:
@@ -252,6 +238,12 @@ class CommandLineInterface(DaphneCommandLineInterface):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.parser.prog = "python -m channels_lite.serve"
+        self.parser.add_argument(
+            "--server",
+            choices=["daphne", "uvicorn"],
+            default="daphne",
+            help="the server to run (uvicorn: see --server uvicorn --help)",
+        )
 
 
 async def close_websockets(protocols: Iterable[Any]) -> None:
@@ -305,26 +297,3 @@ def _drop(protocol: Any, message: dict[str, Any]) -> None:
 def _client(protocol: Any) -> str:
     address = getattr(protocol, "client_addr", None)
     return f"{address[0]}:{address[1]}" if address else "?"
-
-
-def _exit_if_still_running(timeout: float) -> None:
-    """Exit the process unless it ended within ``timeout`` seconds.
-
-    The status is :data:`EXIT_ABANDONED`: work was abandoned, so the stop
-    is reported as failed.
-    """
-    threading.Event().wait(timeout)
-    busy = [
-        thread.name
-        for thread in threading.enumerate()
-        if not thread.daemon and thread is not threading.main_thread()
-    ]
-    logger.error(
-        "Exiting with status %d, worker threads still busy %s s after shutdown: %s",
-        EXIT_ABANDONED,
-        timeout,
-        ", ".join(busy),
-    )
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(EXIT_ABANDONED)

@@ -25,76 +25,23 @@ from __future__ import annotations
 
 import logging
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketProtocol
-from django.core.exceptions import ImproperlyConfigured
+
+from channels_lite._server.config import (
+    CLOSE_POLICY_VIOLATION,
+    OVERFLOW_GRACE,
+    Limits,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["BoundedWebSocketProtocol", "LimitedHTTPFactory", "Limits"]
 
-CLOSE_POLICY_VIOLATION = 1008
 # Connections counted between sweeps of addresses that hold none any more.
 _SWEEP_EVERY = 1024
-OVERFLOW_GRACE = 5.0
-"""Seconds a client closed for not reading gets to read what was queued."""
-
-
-def _setting(name: str, default: Any) -> Any:
-    from django.conf import settings
-
-    try:
-        return getattr(settings, name, default)
-    except ImproperlyConfigured:
-        # Django is not set up (an application that does not use it).
-        return default
-
-
-def _positive(name: str, default: float | None, *, integer: bool = False) -> Any:
-    """Return setting ``name``: a positive number (an int if ``integer``) or None."""
-    value = _setting(name, default)
-    if value is None:
-        return None
-    number = isinstance(value, int) or (not integer and isinstance(value, float))
-    if isinstance(value, bool) or not number or value <= 0:
-        kind = "integer" if integer else "number"
-        raise ImproperlyConfigured(
-            f"{name} must be a positive {kind} or None, not {value!r}"
-        )
-    return value
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The limits a server enforces; ``None`` disables one."""
-
-    handshake_timeout: float | None = 10.0
-    max_send_buffer: int | None = 4 * 1024 * 1024
-    max_connections_per_client: int | None = None
-
-    @classmethod
-    def from_settings(cls) -> Limits:
-        """Return the limits Django's settings ask for, or the defaults.
-
-        Raises ImproperlyConfigured for a value that is not a positive
-        number or None.
-        """
-        return cls(
-            handshake_timeout=_positive(
-                "CHANNELS_LITE_HANDSHAKE_TIMEOUT", cls.handshake_timeout
-            ),
-            max_send_buffer=_positive(
-                "CHANNELS_LITE_MAX_SEND_BUFFER", cls.max_send_buffer, integer=True
-            ),
-            max_connections_per_client=_positive(
-                "CHANNELS_LITE_MAX_CONNECTIONS_PER_CLIENT",
-                cls.max_connections_per_client,
-                integer=True,
-            ),
-        )
 
 
 class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]  # daphne is untyped
@@ -129,10 +76,13 @@ class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]  # daphne is untype
 
         Given the connection's ``protocol`` too, its deadline is cancelled.
         """
-        self._headed.add(transport)
         call = self._deadlines.pop(protocol, None) if protocol is not None else None
         if call is not None and call.active():
             call.cancel()
+            # Nothing will check this head any more: an entry in _headed
+            # would cost the connection about 160 bytes for its whole life.
+            return
+        self._headed.add(transport)
 
     def buildProtocol(self, addr: Any) -> Any:
         """Build the connection's protocol, or refuse it (``None``)."""

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +23,13 @@ from channels_lite.layers import channel_layers
 
 logger = logging.getLogger(__name__)
 
+EXIT_ABANDONED = 70
+"""Exit status when the watchdog abandons busy worker threads.
+
+``EX_SOFTWARE`` of ``sysexits.h``: not 0, so that systemd, Kubernetes and
+other process managers count the stop as failed, and distinct from 1 (an
+exception at startup) and from the 128+N of a death by signal.
+"""
 GRACE = 1.0
 """Seconds instances get after the second cancellation, past the timeout."""
 
@@ -50,7 +60,10 @@ async def close_layers(*, close_timeout: float) -> None:
 
 
 async def stop_instances(
-    instances: Iterable[asyncio.Future[Any] | None], *, close_timeout: float
+    instances: Iterable[asyncio.Future[Any] | None],
+    *,
+    close_timeout: float,
+    cancelled: bool = False,
 ) -> None:
     """Cancel every unfinished instance and wait for all of them to end.
 
@@ -58,13 +71,16 @@ async def stop_instances(
     get ``close_timeout`` seconds to finish their cleanup (a cancelled consumer
     runs its disconnect handling); those still running are cancelled again
     and get :data:`GRACE` more seconds, then are abandoned with a warning.
+    With ``cancelled``, the server has cancelled them already: they are not
+    cancelled once more before the wait, which would cut their cleanup short.
     Failures of instances are logged, so none is reported later as "never
     retrieved". Never raises.
     """
     futures = [instance for instance in instances if instance is not None]
     running = [future for future in futures if not future.done()]
-    for future in running:
-        future.cancel()
+    if not cancelled:
+        for future in running:
+            future.cancel()
     logger.info("Stopping %d application instances", len(running))
     if running:
         _, late = await asyncio.wait(running, timeout=close_timeout)
@@ -94,3 +110,42 @@ def _log_failure(future: asyncio.Future[Any]) -> None:
             exception,
             exc_info=exception,
         )
+
+
+def start_watchdog(timeout: float) -> None:
+    """Exit the process if it is still there ``timeout`` seconds from now.
+
+    Called once a server has stopped: a handler that blocks a worker thread
+    forever would otherwise keep the process from exiting (Python waits for
+    its executor threads). See :func:`_exit_if_still_running`.
+    """
+    watchdog = threading.Thread(
+        target=_exit_if_still_running,
+        args=(timeout,),
+        name="channels_lite shutdown watchdog",
+        daemon=True,
+    )
+    watchdog.start()
+
+
+def _exit_if_still_running(timeout: float) -> None:
+    """Exit the process unless it ended within ``timeout`` seconds.
+
+    The status is :data:`EXIT_ABANDONED`: work was abandoned, so the stop
+    is reported as failed.
+    """
+    threading.Event().wait(timeout)
+    busy = [
+        thread.name
+        for thread in threading.enumerate()
+        if not thread.daemon and thread is not threading.main_thread()
+    ]
+    logger.error(
+        "Exiting with status %d, worker threads still busy %s s after shutdown: %s",
+        EXIT_ABANDONED,
+        timeout,
+        ", ".join(busy),
+    )
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(EXIT_ABANDONED)

@@ -1,9 +1,19 @@
 """Websocket consumers, sync and async, for raw frames and for JSON.
 
-The protocol logic lives once, in private mixins: pure message builders, and
-handler bodies written as steps (see :mod:`channels_lite._steps`) that each
-flavour drives, the async one on the event loop and the sync one in its worker
-thread. The public classes only bind those to the signatures Channels defines.
+What both flavours share lives once, in private mixins: the message builders,
+error handling, and the parts of handlers that only talk to the server or the
+channel layer (joining and leaving groups, closing on invalid JSON), written
+as coroutines. A sync consumer runs those on the event loop with
+``async_to_sync``, one hop per handler.
+
+The handlers that call the user's hooks (``connect``, ``disconnect``,
+``decode_json``, ``receive_json``, ...) are plain twins: the sync handler
+calls the hooks directly in the consumer's worker thread, the async one
+awaits them on the loop, exactly as Channels does. Those hooks are where a
+subclass overrides behaviour, and a sync hook must run in the worker thread
+(it may block on the ORM), so the twins are a few lines each that read top to
+bottom: no driver, no generator. A change to one twin goes to the other in
+the same commit; the tests in ``tests/generic`` run against both flavours.
 """
 
 from __future__ import annotations
@@ -11,11 +21,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from asgiref.sync import async_to_sync
+
 from channels_lite._handler_errors import handler_errors_raised
-from channels_lite._steps import Steps, run_steps, run_steps_blocking
 from channels_lite.consumer import AsyncConsumer, SyncConsumer
 from channels_lite.exceptions import (
     AcceptConnection,
@@ -89,17 +100,13 @@ def _receive_kwargs(message: Message) -> dict[str, Any]:
 class _WebsocketMixin(AsyncConsumer):
     """The websocket logic shared by :class:`WebsocketConsumer` and its async twin.
 
-    The hooks below are methods of the flavour: coroutines in the async one,
-    plain (blocking) methods in the sync one.
+    Its coroutines run on the event loop, in both flavours; the handlers that
+    call the user's hooks (``connect``, ``disconnect``, ...) are written in
+    each flavour.
     """
 
     groups: list[str] | None = None
     """Groups joined on connect and left on disconnect; needs a channel layer."""
-
-    connect: Callable[[], Any]
-    accept: Callable[..., Any]
-    close: Callable[..., Any]
-    disconnect: Callable[[int], Any]
 
     _closed_by_error = False
     _groups_left = False
@@ -255,34 +262,20 @@ class _WebsocketMixin(AsyncConsumer):
             )
         return self.channel_layer
 
-    def _connect_steps(self) -> Steps:
-        """Join the groups, then run ``connect`` and its Accept/Deny shortcuts."""
-        if self.groups:
-            layer = self._groups_layer()
-            for group in self.groups:
-                yield layer.group_add(group, self.channel_name)
-        try:
-            yield self.connect()
-        except AcceptConnection:
-            yield self.accept()
-        except DenyConnection:
-            yield self.close()
+    def _must_leave_groups(self) -> bool:
+        return bool(self.groups) and not self._groups_left
 
-    def _disconnect_steps(self, message: Message) -> Steps:
-        """Leave the groups, run ``disconnect``, then stop the consumer.
+    async def _join_groups(self) -> None:
+        """Add this consumer's channel to each of ``groups``, in order."""
+        layer = self._groups_layer()
+        for group in self.groups or ():
+            await layer.group_add(group, self.channel_name)
 
-        ``disconnect`` runs even if leaving a group fails (a layer outage,
-        say); the failure is raised after it.
-        """
-        try:
-            if self.groups and not self._groups_left:
-                layer = self._groups_layer()
-                for group in self.groups:
-                    yield layer.group_discard(group, self.channel_name)
-        finally:
-            # ASGI servers report 1005 when the client's close frame had no code.
-            yield self.disconnect(message.get("code", 1005))
-        raise StopConsumer
+    async def _leave_groups(self) -> None:
+        """Remove this consumer's channel from each of ``groups``, in order."""
+        layer = self._groups_layer()
+        for group in self.groups or ():
+            await layer.group_discard(group, self.channel_name)
 
 
 class WebsocketConsumer(_WebsocketMixin, SyncConsumer):
@@ -301,7 +294,14 @@ class WebsocketConsumer(_WebsocketMixin, SyncConsumer):
         ``connect`` may raise ``AcceptConnection`` or ``DenyConnection``
         instead of calling :meth:`accept` or :meth:`close`.
         """
-        run_steps_blocking(self._connect_steps())
+        if self.groups:
+            async_to_sync(self._join_groups)()
+        try:
+            self.connect()
+        except AcceptConnection:
+            self.accept()
+        except DenyConnection:
+            self.close()
 
     def connect(self) -> None:
         """Decide whether to accept the connection; accepts by default."""
@@ -346,8 +346,18 @@ class WebsocketConsumer(_WebsocketMixin, SyncConsumer):
         self.base_send(_close_message(code, reason))
 
     def websocket_disconnect(self, message: Message) -> None:
-        """Leave ``groups``, call :meth:`disconnect`, and stop the consumer."""
-        run_steps_blocking(self._disconnect_steps(message))
+        """Leave ``groups``, call :meth:`disconnect`, and stop the consumer.
+
+        ``disconnect`` runs even if leaving a group fails (a layer outage,
+        say); the failure is raised after it.
+        """
+        try:
+            if self._must_leave_groups():
+                async_to_sync(self._leave_groups)()
+        finally:
+            # ASGI servers report 1005 when the client's close frame had no code.
+            self.disconnect(message.get("code", 1005))
+        raise StopConsumer
 
     def disconnect(self, code: int) -> None:
         """Clean up after the connection closed with ``code``; no-op by default."""
@@ -367,7 +377,14 @@ class AsyncWebsocketConsumer(_WebsocketMixin):
         ``connect`` may raise ``AcceptConnection`` or ``DenyConnection``
         instead of calling :meth:`accept` or :meth:`close`.
         """
-        await run_steps(self._connect_steps())
+        if self.groups:
+            await self._join_groups()
+        try:
+            await self.connect()
+        except AcceptConnection:
+            await self.accept()
+        except DenyConnection:
+            await self.close()
 
     async def connect(self) -> None:
         """Decide whether to accept the connection; accepts by default."""
@@ -414,8 +431,18 @@ class AsyncWebsocketConsumer(_WebsocketMixin):
         await self.base_send(_close_message(code, reason))
 
     async def websocket_disconnect(self, message: Message) -> None:
-        """Leave ``groups``, call :meth:`disconnect`, and stop the consumer."""
-        await run_steps(self._disconnect_steps(message))
+        """Leave ``groups``, call :meth:`disconnect`, and stop the consumer.
+
+        ``disconnect`` runs even if leaving a group fails (a layer outage,
+        say); the failure is raised after it.
+        """
+        try:
+            if self._must_leave_groups():
+                await self._leave_groups()
+        finally:
+            # ASGI servers report 1005 when the client's close frame had no code.
+            await self.disconnect(message.get("code", 1005))
+        raise StopConsumer
 
     async def disconnect(self, code: int) -> None:
         """Clean up after the connection closed with ``code``; no-op by default."""
@@ -442,6 +469,17 @@ def _encode(content: Any, *, allow_nan: bool) -> str:
     return _ENCODERS[bool(allow_nan)].encode(content)
 
 
+def _require_text(text_data: str | None) -> str:
+    if text_data is None:
+        raise ValueError("No text section for incoming WebSocket frame!")
+    return text_data
+
+
+# Raised by decode_json for a frame that is not JSON. RecursionError: deeply
+# nested input is hostile, not a server bug.
+_INVALID_JSON = (ValueError, RecursionError)
+
+
 class _JsonMixin(_WebsocketMixin):
     """The JSON logic shared by the two JSON consumers."""
 
@@ -455,23 +493,7 @@ class _JsonMixin(_WebsocketMixin):
     to ``True`` for Channels' behaviour (Python's ``json`` defaults).
     """
 
-    decode_json: Callable[[str], Any]
-    receive_json: Callable[..., Any]
-    receive_invalid_json: Callable[[str, Exception], Any]
-
-    def _json_steps(self, text_data: str | None, kwargs: dict[str, Any]) -> Steps:
-        """Decode a text frame and hand it to ``receive_json``."""
-        if text_data is None:
-            raise ValueError("No text section for incoming WebSocket frame!")
-        try:
-            content = yield self.decode_json(text_data)
-        except (ValueError, RecursionError) as exc:
-            # RecursionError: deeply nested input is hostile, not a server bug.
-            yield self.receive_invalid_json(text_data, exc)
-            return
-        yield self.receive_json(content, **kwargs)
-
-    def _invalid_json_steps(self, error: Exception) -> Steps:
+    async def _close_invalid_json(self, error: Exception) -> None:
         """Log a warning, close with 1007 (4007 if the server refuses 1007).
 
         Under the test communicators, raise ``error`` instead, as Channels'
@@ -485,9 +507,9 @@ class _JsonMixin(_WebsocketMixin):
             error,
         )
         try:
-            yield self._close_now(CLOSE_INVALID_PAYLOAD)
+            await self._close_now(CLOSE_INVALID_PAYLOAD)
         except Exception:
-            yield self._close_now(CLOSE_INVALID_PAYLOAD_PRIVATE)
+            await self._close_now(CLOSE_INVALID_PAYLOAD_PRIVATE)
 
 
 class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
@@ -509,7 +531,13 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
         **kwargs: Any,
     ) -> None:
         """Decode the text frame and pass it to :meth:`receive_json`."""
-        run_steps_blocking(self._json_steps(text_data, kwargs))
+        text = _require_text(text_data)
+        try:
+            content = self.decode_json(text)
+        except _INVALID_JSON as exc:
+            self.receive_invalid_json(text, exc)
+            return
+        self.receive_json(content, **kwargs)
 
     def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Handle one decoded JSON message; does nothing by default."""
@@ -522,7 +550,7 @@ class JsonWebsocketConsumer(_JsonMixin, WebsocketConsumer):
         Override to answer differently (for example with an error message).
         ``error`` is the exception :meth:`decode_json` raised.
         """
-        run_steps_blocking(self._invalid_json_steps(error))
+        async_to_sync(self._close_invalid_json)(error)
 
     def send_json(self, content: Any, close: bool | int = False) -> None:
         """Encode ``content`` with :meth:`encode_json` and send it as text."""
@@ -560,7 +588,13 @@ class AsyncJsonWebsocketConsumer(_JsonMixin, AsyncWebsocketConsumer):
         **kwargs: Any,
     ) -> None:
         """Decode the text frame and pass it to :meth:`receive_json`."""
-        await run_steps(self._json_steps(text_data, kwargs))
+        text = _require_text(text_data)
+        try:
+            content = await self.decode_json(text)
+        except _INVALID_JSON as exc:
+            await self.receive_invalid_json(text, exc)
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Handle one decoded JSON message; does nothing by default."""
@@ -573,7 +607,7 @@ class AsyncJsonWebsocketConsumer(_JsonMixin, AsyncWebsocketConsumer):
         Override to answer differently (for example with an error message).
         ``error`` is the exception :meth:`decode_json` raised.
         """
-        await run_steps(self._invalid_json_steps(error))
+        await self._close_invalid_json(error)
 
     async def send_json(self, content: Any, close: bool | int = False) -> None:
         """Encode ``content`` with :meth:`encode_json` and send it as text."""

@@ -12,10 +12,15 @@ import threading
 import time
 from collections import deque
 from time import monotonic
-from typing import Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from channels_lite.exceptions import ChannelFull
+from channels_lite.layers._inmemory_presence import InMemoryPresenceStore
+from channels_lite.layers._mailbox import Mailbox
 from channels_lite.layers.base import BaseChannelLayer, ChannelCapacity
+
+if TYPE_CHECKING:
+    from channels_lite.presence import PresenceStore
 
 __all__ = ["InMemoryChannelLayer"]
 
@@ -30,27 +35,7 @@ _Entry: TypeAlias = tuple[float, dict[str, Any], bool]
 _NO_MESSAGES: deque[_Entry] = deque(maxlen=0)
 
 
-def _resolve(waiter: asyncio.Future[None]) -> bool:
-    """Wake ``waiter`` from any thread; return False if its loop is gone."""
-    loop = waiter.get_loop()
-    if loop is asyncio.get_running_loop():
-        waiter.set_result(None)
-        return True
-    # A receiver waiting in another thread's loop (async_to_sync) must be woken
-    # through that loop, or its selector never notices.
-    try:
-        loop.call_soon_threadsafe(_set_pending, waiter)
-    except RuntimeError:
-        return False
-    return True
-
-
-def _set_pending(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
-class _Channel:
+class _Channel(Mailbox[_Entry]):
     """The queued messages and the waiting receivers of one channel.
 
     What ``layer.channels[name]`` holds. Test suites written for Channels
@@ -59,17 +44,14 @@ class _Channel:
     :meth:`get_nowait` with the same meanings.
     """
 
-    __slots__ = ("capacity", "messages", "name", "scheduled", "waiters")
+    __slots__ = ("capacity", "name", "scheduled")
 
     def __init__(self, name: str, capacity: int) -> None:
-        self.name = name
-        self.capacity = capacity
         # Most channels belong to idle consumers that never get a message:
         # they share one empty deque until the first put (see _put).
-        self.messages: deque[_Entry] = _NO_MESSAGES
-        # A list, not a deque: a channel rarely has more than one waiter, and
-        # an empty deque costs every idle consumer a 64-slot block.
-        self.waiters: list[asyncio.Future[None]] = []
+        super().__init__(_NO_MESSAGES)
+        self.name = name
+        self.capacity = capacity
         # Whether the layer's expiry heap holds an entry for this channel.
         self.scheduled = False
 
@@ -82,13 +64,6 @@ class _Channel:
             self.messages.popleft()
             dropped += 1
         return dropped
-
-    def wake_one(self) -> None:
-        """Wake the longest-waiting receiver that can still run."""
-        while self.waiters:
-            waiter = self.waiters.pop(0)
-            if not waiter.done() and _resolve(waiter):
-                return
 
     @property
     def idle(self) -> bool:
@@ -188,6 +163,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self._scheduled_groups: set[str] = set()
         self._sequence = itertools.count()
         self._lock = threading.Lock()
+        self._presence: InMemoryPresenceStore | None = None
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         """Put a copy of ``message`` on ``channel``.
@@ -214,7 +190,6 @@ class InMemoryChannelLayer(BaseChannelLayer):
         A receiver cancelled while waiting leaves every message in place.
         """
         self.require_valid_channel_name(channel)
-        loop = asyncio.get_running_loop()
         while True:
             with self._lock:
                 now = monotonic()
@@ -227,8 +202,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
                     if state.idle:
                         self._forget_channel(state)
                     break
-                waiter: asyncio.Future[None] = loop.create_future()
-                state.waiters.append(waiter)
+                waiter = state.add_waiter()
             await self._wait(state, waiter)
         return copy.deepcopy(message) if shared else message
 
@@ -319,6 +293,13 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 ", ".join(repr(name) for name in full[:5]),
             )
 
+    def presence_store(self) -> PresenceStore:
+        """Return this layer's presence store (see :mod:`channels_lite.presence`)."""
+        with self._lock:
+            if self._presence is None:
+                self._presence = InMemoryPresenceStore(self._current_members)
+            return self._presence
+
     def _clean_expired(self) -> None:
         """Drop expired messages and group memberships now.
 
@@ -375,13 +356,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             await waiter
         except asyncio.CancelledError:
             with self._lock:
-                try:
-                    state.waiters.remove(waiter)
-                except ValueError:
-                    # A sender chose this receiver; pass its wake-up on so
-                    # the message does not sit beside a sleeping receiver.
-                    if state.messages:
-                        state.wake_one()
+                state.withdraw(waiter)
                 if state.idle:
                     self._forget_channel(state)
             raise

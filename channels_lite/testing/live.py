@@ -5,6 +5,37 @@
 127.0.0.1 for each test. :class:`LiveServer` is the server itself, usable as
 a context manager from any test framework; ``channels_lite.testing.pytest``
 wraps it in pytest fixtures.
+
+Why not daphne's own helper, ``daphne.testing.DaphneProcess``, which Channels
+4.3's test case runs (checked against daphne 4.2.3):
+
+* It builds ``daphne.server.Server`` itself, inside ``run()``, with
+  ``signal_handlers=False``, and takes no server class. Its ``terminate()``
+  therefore kills the child by SIGTERM's default action: consumers never
+  handle ``websocket.disconnect`` or leave their groups (on Redis the
+  memberships outlive the test until ``group_expiry``), and clients see an
+  abnormal closure (1006) instead of 1001. Serving with our
+  ``GracefulServer`` would mean overriding ``run()``, which is all the helper
+  does apart from its port handshake, and calling its private
+  ``_reinstall_reactor()``.
+* It is a :class:`multiprocessing.Process`, so it starts the child the
+  interpreter's global default way: fork on Linux up to Python 3.13,
+  forkserver from 3.14, spawn on macOS and Windows. A forked child inherits
+  the parent's configured Django, so ``LiveServer(settings_module=...,
+  env=...)`` could not take effect, along with its open database sockets and
+  the locks of its other threads; Python 3.12+ warns (``DeprecationWarning``)
+  on forking a process that has threads, which a test run that turns
+  warnings into errors (this project's does) reports as a failure. Under
+  spawn or forkserver the application is built in a fresh interpreter before
+  the helper's ``setup`` hook runs, so the database and ``ALLOWED_HOSTS``
+  changes would have to move into ``get_application``, leaving nothing of
+  the helper in use but the port handshake.
+
+So the child here is a plain ``python -m channels_lite.testing._live_child``
+process: the settings module and environment are chosen per server, nothing
+of the test process leaks in, and SIGTERM reaches ``GracefulServer``. What
+keeps it POSIX-only is the readiness pipe (``pass_fds`` and :func:`select.select`
+on a pipe).
 """
 
 from __future__ import annotations

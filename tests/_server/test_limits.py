@@ -173,6 +173,16 @@ def test_handshake_deadline_is_cancelled_once_the_head_is_in() -> None:
     assert not transport.disconnected
 
 
+def test_handshake_deadline_cancelled_leaves_no_record_of_the_head() -> None:
+    factory = LimitedHTTPFactory(FakeServer(Limits(handshake_timeout=3)))
+    factory._reactor = Clock()
+    protocol, transport = _connect(factory, 1001)
+    protocol.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    # The cancelled deadline needs no record; only an unknown one would.
+    assert transport not in factory._headed
+    assert len(factory._deadlines) == 0
+
+
 def test_handshake_deadline_off_schedules_nothing() -> None:
     factory, reactor = _factory(Limits(handshake_timeout=None))
     _connect(factory, 1001)

@@ -25,8 +25,8 @@ def _named() -> list[str]:
 def test_the_page_names_the_modules_it_maps() -> None:
     named = _named()
     assert "channels_lite/_server/" in named
-    assert "layers/redis/client.py" in named
-    assert "_steps.py" in named
+    assert "layers/redis/_topology/" in named
+    assert "_dispatch.py" in named
 
 
 @pytest.mark.parametrize("name", _named())

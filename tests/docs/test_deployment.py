@@ -1,5 +1,6 @@
-"""docs/topics/deployment.rst: two servers (``python -m channels_lite.serve``)
-of the tutorial's project sharing one real Redis, as the page says."""
+"""docs/topics/deployment.rst: two servers (``python -m channels_lite.serve``,
+under daphne and under uvicorn) of the tutorial's project sharing one real
+Redis, as the page says."""
 
 from __future__ import annotations
 
@@ -25,8 +26,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 TIMEOUT = 30
 
 
-@pytest.fixture
-def two_servers(redis_url: str, tmp_path: Path) -> Iterator[list[int]]:
+@pytest.fixture(
+    params=[
+        pytest.param((), id="daphne"),
+        pytest.param(("--server", "uvicorn"), id="uvicorn"),
+    ]
+)
+def two_servers(
+    request: pytest.FixtureRequest, redis_url: str, tmp_path: Path
+) -> Iterator[list[int]]:
+    """The page's two servers, as its daphne and its uvicorn commands run them."""
     project = example("chatsite/")
     ports = [free_port(), free_port()]
     with contextlib.ExitStack() as stack:
@@ -34,6 +43,7 @@ def two_servers(redis_url: str, tmp_path: Path) -> Iterator[list[int]]:
             args = (
                 "-m",
                 "channels_lite.serve",
+                *request.param,
                 "-b",
                 HOST,
                 "-p",

@@ -1,4 +1,4 @@
-"""Fixtures that run a real daphne server on a free loopback port."""
+"""Fixtures that run a real daphne or uvicorn server on a free loopback port."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -23,13 +23,22 @@ STOP_TIMEOUT = 10.0
 START_ATTEMPTS = 3
 
 
+SERVERS = [pytest.param("daphne", id="daphne"), pytest.param("uvicorn", id="uvicorn")]
+"""The servers the end-to-end contract runs under (see :func:`start_asgi`)."""
+
+SHUTDOWN_CLOSE_CODES = {"daphne": 1001, "uvicorn": 1012}
+"""The close code each server of ``channels_lite.serve`` sends at shutdown."""
+
+
 @dataclass(frozen=True)
 class DaphneServer:
-    """A running daphne process serving one ASGI application."""
+    """A running server process (daphne or uvicorn) serving one ASGI application."""
 
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    server: str = "daphne"
+    """``"daphne"`` or ``"uvicorn"``."""
 
     @property
     def url(self) -> str:
@@ -105,6 +114,32 @@ def start_daphne(
     return start_server(command, log, path)
 
 
+def start_asgi(
+    server: str,
+    application: str,
+    log: Path,
+    path: Path | None = None,
+    *,
+    args: Sequence[str] = (),
+) -> DaphneServer:
+    """Start ``application`` under ``server``, as :func:`start_daphne` does.
+
+    ``"daphne"`` is plain ``python -m daphne``; ``"uvicorn"`` is
+    ``python -m channels_lite.serve --server uvicorn``, which takes daphne's
+    names for the options both have.
+    """
+    if server == "daphne":
+        return start_daphne(application, log, path, args=args)
+    started = start_daphne(
+        application,
+        log,
+        path,
+        args=["--server", server, *args],
+        module="channels_lite.serve",
+    )
+    return replace(started, server=server)
+
+
 def start_server(
     command: Callable[[int], Sequence[str]],
     log: Path,
@@ -158,6 +193,38 @@ def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneFa
         if key not in servers:
             log = tmp_path_factory.mktemp("daphne") / "daphne.log"
             servers[key] = start_daphne(application, log, path, args=args)
+        return servers[key]
+
+    try:
+        yield factory
+    finally:
+        for server in servers.values():
+            stop_daphne(server.process)
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def asgi_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DaphneFactory]:
+    """Like ``daphne_server``, once under each server of :data:`SERVERS`.
+
+    The tests that prove the end-to-end contract (websockets, sessions and
+    auth, origin checks) take this fixture, so they run under daphne and
+    under uvicorn; the returned servers' ``server`` says which.
+    """
+    kind: str = request.param
+    servers: dict[tuple[str, Path | None, tuple[str, ...]], DaphneServer] = {}
+
+    def factory(
+        application: str,
+        path: Path | None = None,
+        *,
+        args: Sequence[str] = (),
+    ) -> DaphneServer:
+        key = (application, path, tuple(args))
+        if key not in servers:
+            log = tmp_path_factory.mktemp(kind) / f"{kind}.log"
+            servers[key] = start_asgi(kind, application, log, path, args=args)
         return servers[key]
 
     try:

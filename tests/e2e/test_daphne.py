@@ -25,10 +25,10 @@ TIMEOUT = 20
         pytest.param(b"\x00\xffbinary", id="bytes"),
     ],
 )
-async def test_daphne_echo_app_echoes_frames(
-    daphne_server: DaphneFactory, frame: str | bytes
+async def test_echo_app_echoes_frames(
+    asgi_server: DaphneFactory, frame: str | bytes
 ) -> None:
-    server = daphne_server(ECHO)
+    server = asgi_server(ECHO)
     async with asyncio.timeout(TIMEOUT), connect(server.ws_url("/echo/")) as ws:
         await ws.send(frame)
         assert await ws.recv() == frame
@@ -74,9 +74,9 @@ def join(server: DaphneServer, room: str) -> connect:
 
 @pytest.mark.parametrize("part", TUTORIAL_PARTS)
 async def test_tutorial_chat_members_of_a_room_see_each_others_messages(
-    daphne_server: DaphneFactory, part: str
+    asgi_server: DaphneFactory, part: str
 ) -> None:
-    server = daphne_server("mysite.asgi:application", TUTORIAL / part)
+    server = asgi_server("mysite.asgi:application", TUTORIAL / part)
     async with (
         asyncio.timeout(TIMEOUT),
         join(server, "lobby") as alice,
@@ -90,9 +90,9 @@ async def test_tutorial_chat_members_of_a_room_see_each_others_messages(
 
 @pytest.mark.parametrize("part", TUTORIAL_PARTS)
 async def test_tutorial_chat_other_rooms_do_not_see_messages(
-    daphne_server: DaphneFactory, part: str
+    asgi_server: DaphneFactory, part: str
 ) -> None:
-    server = daphne_server("mysite.asgi:application", TUTORIAL / part)
+    server = asgi_server("mysite.asgi:application", TUTORIAL / part)
     async with (
         asyncio.timeout(TIMEOUT),
         join(server, "lobby") as alice,

@@ -1,4 +1,4 @@
-"""Origin checks in front of session auth, through a real daphne server."""
+"""Origin checks in front of session auth, through a real daphne and uvicorn."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ COOKIE = ("Cookie", "sessionid=abcdefghijklmnopqrstuvwxyz012345")
 FORGED_COOKIE = ("Cookie", "sessionid=forged")
 
 
-async def test_cross_site_handshake_gets_403(daphne_server: DaphneFactory) -> None:
-    server = daphne_server(APP)
+async def test_cross_site_handshake_gets_403(asgi_server: DaphneFactory) -> None:
+    server = asgi_server(APP)
     with pytest.raises(InvalidStatus) as refused:
         async with asyncio.timeout(TIMEOUT):
             await connect(
@@ -35,16 +35,16 @@ async def test_cross_site_handshake_gets_403(daphne_server: DaphneFactory) -> No
     assert refused.value.response.status_code == 403
 
 
-async def test_missing_origin_handshake_gets_403(daphne_server: DaphneFactory) -> None:
-    server = daphne_server(APP)
+async def test_missing_origin_handshake_gets_403(asgi_server: DaphneFactory) -> None:
+    server = asgi_server(APP)
     with pytest.raises(InvalidStatus) as refused:
         async with asyncio.timeout(TIMEOUT):
             await connect(server.ws_url("/ws/"))
     assert refused.value.response.status_code == 403
 
 
-async def test_same_site_handshake_is_accepted(daphne_server: DaphneFactory) -> None:
-    server = daphne_server(APP)
+async def test_same_site_handshake_is_accepted(asgi_server: DaphneFactory) -> None:
+    server = asgi_server(APP)
     async with (
         asyncio.timeout(TIMEOUT),
         connect(

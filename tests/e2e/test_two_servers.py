@@ -1,4 +1,7 @@
-"""Two real daphne processes sharing one Redis layer: broadcasts cross over.
+"""Two real server processes sharing one Redis layer: broadcasts cross over.
+
+Run under daphne and under uvicorn (``python -m channels_lite.serve --server
+uvicorn``).
 
 Clients connect to both servers; every message any client says through
 ``group_send`` must reach every client, on either server, exactly once.
@@ -15,7 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests._redis import RedisServer
-from tests.e2e.conftest import DaphneServer, start_daphne, stop_daphne
+from tests.e2e.conftest import SERVERS, DaphneServer, start_asgi, stop_daphne
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
@@ -25,23 +28,25 @@ CLIENTS_PER_SERVER = 5
 MESSAGES_PER_CLIENT = 20
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=SERVERS)
 def servers(
-    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    redis_server: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[list[DaphneServer]]:
-    """Start two daphne processes whose layers share the session's Redis."""
+    """Start two server processes whose layers share the session's Redis."""
     config = tmp_path_factory.mktemp("shared-layer")
     (config / "shared_layer_config.py").write_text(
         "CHANNEL_LAYERS = {'default': {"
         "'BACKEND': 'channels_lite.layers.redis.RedisChannelLayer', "
         f"'CONFIG': {{'hosts': [{redis_server.url!r}], 'capacity': 1000, "
-        "'prefix': 'two-servers'}}}\n"
+        f"'prefix': 'two-servers-{request.param}'}}}}}}\n"
     )
     started: list[DaphneServer] = []
     try:
         for name in ("first", "second"):
-            log = tmp_path_factory.mktemp(name) / "daphne.log"
-            started.append(start_daphne(APP, log, config))
+            log = tmp_path_factory.mktemp(name) / f"{request.param}.log"
+            started.append(start_asgi(request.param, APP, log, config))
         yield started
     finally:
         for server in started:

@@ -1,19 +1,21 @@
-"""What ``python -m channels_lite.serve`` adds to daphne, through real sockets.
+"""What ``python -m channels_lite.serve`` adds to its servers, through real sockets.
 
-The server is daphne with :class:`channels_lite._server.daphne.GracefulServer`, the
-one ``manage.py runserver`` also uses.
+The servers are daphne with :class:`channels_lite._server.daphne.GracefulServer`,
+the one ``manage.py runserver`` also uses, and uvicorn with
+:mod:`channels_lite._server.uvicorn` (``--server uvicorn``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import struct
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests._net import HOST
@@ -26,6 +28,7 @@ from tests.faults._wire import (
     frame,
     is_dropped,
     open_websocket,
+    upgrade_request,
 )
 
 pytestmark = pytest.mark.e2e
@@ -43,28 +46,39 @@ LIMITS = "tests.faults.settings_limits"
 
 
 def _start(how: str, log_dir: Path, env: dict[str, str]) -> DaphneServer:
-    """Start ``how`` (``serve`` or ``runserver``) with the tight limits."""
+    """Start ``how`` (``serve``, ``uvicorn`` or ``runserver``) with the tight limits."""
     log = log_dir / f"{how}.log"
     env = {"DJANGO_SETTINGS_MODULE": LIMITS, **env}
 
     def command(port: int) -> Sequence[str]:
+        serve = ["-m", "channels_lite.serve", "-b", HOST, "-p", str(port), APP]
         if how == "serve":
-            return ["-m", "channels_lite.serve", "-b", HOST, "-p", str(port), APP]
+            return serve
+        if how == "uvicorn":
+            return [*serve, "--server", "uvicorn"]
         return ["-m", "django", "runserver", "--noreload", f"{HOST}:{port}"]
 
     return start_server(command, log, env=env)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+SERVES = [
+    pytest.param("serve", id="serve"),
+    pytest.param("uvicorn", id="serve-uvicorn"),
+]
+
+
+@pytest.fixture(scope="module", params=SERVES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DaphneServer]:
     """A server that buffers without bound what clients leave unread."""
     env = {"CHANNELS_LITE_FAULTS_UNBOUNDED": "1"}
-    started = _start("serve", tmp_path_factory.mktemp("serve"), env)
+    started = _start(request.param, tmp_path_factory.mktemp("serve"), env)
     yield started
     stop_daphne(started.process)
 
 
-@pytest.fixture(scope="module", params=["serve", "runserver"])
+@pytest.fixture(scope="module", params=["serve", "uvicorn", "runserver"])
 def limited(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DaphneServer]:
@@ -74,11 +88,13 @@ def limited(
     stop_daphne(started.process)
 
 
-@pytest.fixture(scope="module")
-def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+@pytest.fixture(scope="module", params=SERVES)
+def capped(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DaphneServer]:
     """A server that lets one address hold PER_CLIENT connections."""
     env = {"CHANNELS_LITE_FAULTS_PER_CLIENT": str(PER_CLIENT)}
-    started = _start("serve", tmp_path_factory.mktemp("capped"), env)
+    started = _start(request.param, tmp_path_factory.mktemp("capped"), env)
     yield started
     stop_daphne(started.process)
 
@@ -233,13 +249,44 @@ async def _log_has(server: DaphneServer, offset: int, text: str) -> str:
         await asyncio.sleep(0.1)
 
 
-async def _read_until_closed(ws: ClientConnection) -> ConnectionClosed:
-    """Read everything the server sent; return how the connection closed."""
+async def _open_slow_websocket(port: int, path: str) -> Connection:
+    """Open a websocket on ``path`` whose client reads nothing until asked.
+
+    The socket's receive buffer is 64 KiB and the stream reads 128 KiB at
+    most before it stops: left to autotune, loopback's receive buffer takes
+    tens of MiB, and the flood would sit in the client's kernel, not in the
+    server. (The ``websockets`` client reads on whatever ``max_queue`` says.)
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (HOST, port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write(upgrade_request(port, path))
+    response = await reader.readuntil(b"\r\n\r\n")
+    assert response.startswith(b"HTTP/1.1 101 "), response
+    return reader, writer
+
+
+async def _close_code(reader: asyncio.StreamReader) -> int | None:
+    """Read the server's frames up to its close frame; return the close code.
+
+    None if the connection ends without a close frame.
+    """
     try:
         while True:
-            await ws.recv()
-    except ConnectionClosed as closed:
-        return closed
+            head = await reader.readexactly(2)
+            size = head[1] & 0x7F
+            if size == 126:
+                (size,) = struct.unpack("!H", await reader.readexactly(2))
+            elif size == 127:
+                (size,) = struct.unpack("!Q", await reader.readexactly(8))
+            payload = await reader.readexactly(size)
+            if head[0] & 0x0F == OPCODE_CLOSE:
+                code: int = struct.unpack("!H", payload[:2])[0]
+                return code
+    except (asyncio.IncompleteReadError, ConnectionResetError):
+        return None
 
 
 async def test_client_that_does_not_read_is_closed_with_1008(
@@ -247,15 +294,16 @@ async def test_client_that_does_not_read_is_closed_with_1008(
 ) -> None:
     offset = limited.log.stat().st_size
     async with asyncio.timeout(TIMEOUT):
-        # max_queue=1: the client stops reading from its socket at once.
-        async with connect(limited.ws_url("/flood/"), max_queue=1) as slow:
-            await slow.send(f"flood {FLOOD}")
+        reader, writer = await _open_slow_websocket(limited.port, "/flood/")
+        try:
+            writer.write(frame(OPCODE_TEXT, f"flood {FLOOD}".encode()))
             output = await _log_has(limited, offset, "Closing websocket /flood/")
             assert await echoes(limited)
             # Reading now, the client gets what was queued, then the close.
-            closed = await _read_until_closed(slow)
-    assert closed.rcvd is not None, "dropped without a close frame"
-    assert closed.rcvd.code == 1008
+            code = await _close_code(reader)
+        finally:
+            writer.close()
+    assert code == 1008
     [line] = [line for line in output.splitlines() if "Closing websocket" in line]
     assert "[127.0.0.1:" in line
     assert f"CHANNELS_LITE_MAX_SEND_BUFFER ({SEND_BUFFER})" in line

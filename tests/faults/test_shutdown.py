@@ -3,7 +3,9 @@
 ``python -m channels_lite.serve`` (daphne's command line with a graceful
 shutdown) and ``manage.py runserver`` cancel every consumer and wait for them:
 each leaves its groups and runs ``disconnect(1001)``, within its
-``shutdown_timeout``. Plain daphne 4.2.3 does not: its shutdown hook fails
+``shutdown_timeout``. ``python -m channels_lite.serve --server uvicorn``
+closes every websocket with 1012 instead, and its consumers so run
+``disconnect(1012)``. Plain daphne 4.2.3 does not: its shutdown hook fails
 with ``KeyError: 'application_instance'`` while a connection it has not yet
 reaped has no instance, and otherwise stops waiting when the first instance
 has ended (see ``docs/topics/faults.rst``).
@@ -25,7 +27,14 @@ from channels_lite._server.daphne import EXIT_ABANDONED
 from channels_lite.layers.redis import RedisChannelLayer
 from tests._net import HOST
 from tests._redis import RedisServer
-from tests.e2e.conftest import DaphneServer, start_daphne, start_server, stop_daphne
+from tests.e2e.conftest import (
+    SHUTDOWN_CLOSE_CODES,
+    DaphneServer,
+    start_asgi,
+    start_daphne,
+    start_server,
+    stop_daphne,
+)
 from tests.faults.consumers import ROOM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
@@ -53,18 +62,21 @@ def start(
     """Return ``start(how, *args)``: a server of this test's own on Redis.
 
     ``how`` is ``"serve"`` (``python -m channels_lite.serve``, with daphne
-    options ``args``) or ``"runserver"`` (``manage.py runserver --noreload``).
+    options ``args``), ``"uvicorn"`` (the same with ``--server uvicorn``) or
+    ``"runserver"`` (``manage.py runserver --noreload``).
     The test stops it; whatever is left running is stopped afterwards.
     """
     monkeypatch.setenv("CHANNELS_LITE_FAULTS_REDIS_URL", redis.url)
     started: list[DaphneServer] = []
 
     def start(how: str, *args: str) -> DaphneServer:
-        args = args if how == "serve" else ("--noreload", *args)
         log = tmp_path / f"{how}-{len(started)}.log"
         if how == "serve":
             server = start_daphne(APP, log, args=args, module="channels_lite.serve")
+        elif how == "uvicorn":
+            server = start_asgi("uvicorn", APP, log, args=args)
         else:
+            args = ("--noreload", *args)
             server = start_server(
                 lambda port: ["-m", "django", "runserver", f"{HOST}:{port}", *args],
                 log,
@@ -122,7 +134,22 @@ async def _stop_with_clients(
         await _stop(server, await _clients(stack, server, path), signum)
 
 
-SERVERS = [pytest.param("serve", id="serve"), pytest.param("runserver", id="runserver")]
+SERVERS = [
+    pytest.param("serve", id="serve"),
+    pytest.param("uvicorn", id="serve-uvicorn"),
+    pytest.param("runserver", id="runserver"),
+]
+SERVES = [
+    pytest.param("serve", id="serve"),
+    pytest.param("uvicorn", id="serve-uvicorn"),
+]
+
+
+def _close_code(how: str) -> int:
+    """Return the close code the server ``how`` sends at shutdown."""
+    return SHUTDOWN_CLOSE_CODES["uvicorn" if how == "uvicorn" else "daphne"]
+
+
 SIGNALS = [
     pytest.param(signal.SIGTERM, id="SIGTERM"),
     pytest.param(signal.SIGINT, id="SIGINT"),
@@ -137,12 +164,13 @@ async def test_signal_runs_disconnect_of_every_consumer(
     server = start(how)
     await _stop_with_clients(server, signum=signum)
     log = server.log.read_text()
-    assert log.count("RoomConsumer disconnected with code 1001") == CLIENTS
+    code = _close_code(how)
+    assert log.count(f"RoomConsumer disconnected with code {code}") == CLIENTS
 
 
 @pytest.mark.parametrize("path", ["/room/", "/room-stuck/"])
 @pytest.mark.parametrize("how", SERVERS)
-async def test_sigterm_closes_every_websocket_with_1001(
+async def test_sigterm_closes_every_websocket_with_a_close_frame(
     start: Start, how: str, path: str
 ) -> None:
     server = start(how)
@@ -153,7 +181,7 @@ async def test_sigterm_closes_every_websocket_with_1001(
             with pytest.raises(ConnectionClosed) as caught:
                 await ws.recv()
             assert caught.value.rcvd is not None, "closed without a close frame"
-            assert caught.value.rcvd.code == 1001
+            assert caught.value.rcvd.code == _close_code(how)
         await asyncio.to_thread(server.process.wait, TIMEOUT)
     assert server.process.returncode == 0
 
@@ -171,35 +199,46 @@ async def test_sigterm_leaves_no_group_membership(
     assert _members(redis) == 0
 
 
+@pytest.mark.parametrize("how", SERVES)
 async def test_sigterm_runs_disconnect_of_every_sync_consumer(
-    start: Start, redis: RedisServer
+    start: Start, redis: RedisServer, how: str
 ) -> None:
-    server = start("serve")
+    server = start(how)
     await _stop_with_clients(server, "/room-sync/")
     log = server.log.read_text()
-    assert log.count("SyncRoomConsumer disconnected with code 1001") == CLIENTS
+    code = _close_code(how)
+    assert log.count(f"SyncRoomConsumer disconnected with code {code}") == CLIENTS
     assert _members(redis) == 0
 
 
+@pytest.mark.parametrize("how", SERVES)
 async def test_sigterm_exits_despite_a_disconnect_that_hangs(
-    start: Start, redis: RedisServer
+    start: Start, redis: RedisServer, how: str
 ) -> None:
-    server = start("serve")
+    server = start(how, "--application-close-timeout", "2")
     await _stop_with_clients(server, "/room-stuck/")
     assert server.process.returncode == 0
     log = server.log.read_text()
-    assert log.count("StuckRoomConsumer disconnecting with code 1001") == CLIENTS
-    assert log.count("Disconnect handling failed at shutdown") == CLIENTS
+    code = _close_code(how)
+    assert log.count(f"StuckRoomConsumer disconnecting with code {code}") == CLIENTS
+    if how == "uvicorn":
+        # uvicorn cancels the consumers once --application-close-timeout
+        # has passed, and says so once.
+        assert "Cancel 3 running task(s), timeout graceful shutdown" in log
+        assert "Exception in ASGI application" not in log
+    else:
+        assert log.count("Disconnect handling failed at shutdown") == CLIENTS
     # The groups were left before disconnect() began.
     assert _members(redis) == 0
 
 
+@pytest.mark.parametrize("how", SERVES)
 async def test_sigterm_leaves_groups_while_a_sync_handler_blocks_forever(
-    start: Start, redis: RedisServer
+    start: Start, redis: RedisServer, how: str
 ) -> None:
     # The watchdog ends the process this many seconds after the server stops,
     # with a status that tells the process manager work was abandoned.
-    server = start("serve", "--application-close-timeout", "2")
+    server = start(how, "--application-close-timeout", "2")
     async with contextlib.AsyncExitStack() as stack, asyncio.timeout(TIMEOUT):
         clients = await _clients(stack, server, "/room-sync-stuck/")
         await clients[0].send("block")
@@ -211,15 +250,17 @@ async def test_sigterm_leaves_groups_while_a_sync_handler_blocks_forever(
 
 
 @pytest.mark.parametrize("path", ["/room/", "/room-sync/", "/room-stuck/"])
+@pytest.mark.parametrize("how", SERVES)
 async def test_sigterm_exits_cleanly_without_destroyed_tasks(
-    start: Start, path: str
+    start: Start, path: str, how: str
 ) -> None:
     # -v 2: daphne hands Twisted's own log (where a failing shutdown hook is
     # reported) to logging only from verbosity 2.
-    server = start("serve", "-v", "2")
+    server = start(how, "-v", "2")
     await _stop_with_clients(server, path)
     assert server.process.returncode == 0
     log = server.log.read_text()
     for sign in ["Task was destroyed", "never retrieved", "CRITICAL", "KeyError"]:
         assert sign not in log
     assert "Exception inside application" not in log
+    assert "Exception in ASGI application" not in log

@@ -356,21 +356,6 @@ async def test_send_from_another_thread_wakes_receiver(
     assert await waiting == {"type": "test.message"}
 
 
-def test_waking_receiver_of_closed_loop_is_skipped() -> None:
-    dead_loop = asyncio.new_event_loop()
-    dead: asyncio.Future[None] = dead_loop.create_future()
-    dead_loop.close()
-
-    async def wake() -> bool:
-        live: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        state = inmemory._Channel("test.a", 1)
-        state.waiters.extend([dead, live])
-        state.wake_one()
-        return live.done()
-
-    assert asyncio.run(wake()) is True
-
-
 async def test_message_outlives_expiry_of_the_one_before(clock: Clock) -> None:
     layer = InMemoryChannelLayer(expiry=10)
     await layer.send("test.a", {"type": "test.message", "n": 1})
@@ -439,15 +424,6 @@ async def test_woken_receiver_loses_race_and_waits_again(
 
     assert taken == {"type": "test.message", "n": 1}
     assert await first == {"type": "test.message", "n": 2}
-
-
-async def test_late_wake_of_cancelled_receiver_is_ignored() -> None:
-    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    waiter.cancel()
-
-    inmemory._set_pending(waiter)
-
-    assert waiter.cancelled()
 
 
 async def test_senders_in_many_threads_deliver_everything() -> None:

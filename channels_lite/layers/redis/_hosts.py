@@ -8,8 +8,9 @@ of a process-local channel always agree, and adding a host moves only about
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -145,28 +146,28 @@ def parse_hosts(hosts: object) -> list[HostConfig]:
 class ShardRing:
     """Map names to host indexes by rendezvous (highest random weight) hashing."""
 
-    _CACHE_LIMIT = 65536
+    #: Names remembered per ring: hashing a name costs one digest per host.
+    CACHE_SIZE = 65536
 
     def __init__(self, idents: Sequence[str]) -> None:
         self._seeds = [ident.encode() + b"\0" for ident in idents]
-        self._cache: dict[str, int] = {}
+        # index(name): the index of the host that owns ``name``.
+        self.index: Callable[[str], int] = (
+            functools.lru_cache(maxsize=self.CACHE_SIZE)(self._owner)
+            if len(self._seeds) > 1
+            else _first
+        )
 
     def __len__(self) -> int:
         return len(self._seeds)
 
-    def index(self, name: str) -> int:
-        """Return the index of the host that owns ``name``."""
-        if len(self._seeds) == 1:
-            return 0
-        found = self._cache.get(name)
-        if found is None:
-            raw = name.encode()
-            weights = [
-                hashlib.blake2b(seed + raw, digest_size=8).digest()
-                for seed in self._seeds
-            ]
-            found = max(range(len(weights)), key=weights.__getitem__)
-            if len(self._cache) >= self._CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[name] = found
-        return found
+    def _owner(self, name: str) -> int:
+        raw = name.encode()
+        weights = [
+            hashlib.blake2b(seed + raw, digest_size=8).digest() for seed in self._seeds
+        ]
+        return max(range(len(weights)), key=weights.__getitem__)
+
+
+def _first(name: str) -> int:
+    return 0

@@ -22,15 +22,16 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from time import monotonic
 from typing import Any
 
 from channels_lite.exceptions import ChannelLayerUnavailable
+from channels_lite.layers._mailbox import Mailbox
+from channels_lite.layers.redis._shards import Shard, stop_if_cancelled
 from channels_lite.layers.redis._wire import Keys, pack_counts, parse_entry
-from channels_lite.layers.redis.client import Shard, stop_if_cancelled
 
 __all__ = ["BATCH", "Inbox"]
 
@@ -44,45 +45,16 @@ _SWEEP_INTERVAL = 1.0
 _ACK_DELAY = 0.002
 
 
-def _wake(waiter: asyncio.Future[None]) -> None:
-    """Resolve ``waiter`` from any thread."""
-    loop = waiter.get_loop()
-    try:
-        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if loop is running:
-        if not waiter.done():
-            waiter.set_result(None)
-        return
-    # A closed loop has no receiver left to wake.
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(_resolve, waiter)
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
-class _Mailbox:
+class _Mailbox(Mailbox[tuple[float, bytes]]):
     """Messages for one process-local channel and the receivers waiting."""
 
-    __slots__ = ("messages", "receivers", "taken", "waiters")
+    __slots__ = ("receivers", "taken")
 
     def __init__(self) -> None:
-        self.messages: deque[tuple[float, bytes]] = deque()
-        self.waiters: deque[asyncio.Future[None]] = deque()
+        super().__init__()
         self.receivers = 0
         # Whether a consumer took a message since the layer last asked.
         self.taken = False
-
-    def wake_one(self) -> None:
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                _wake(waiter)
-                return
 
 
 class Inbox:
@@ -172,13 +144,11 @@ class Inbox:
         once per member of every group_send, hence one coroutine, one lock
         round per step, and no call that is not needed.
         """
-        loop = asyncio.get_running_loop()
         with self._lock:
             mailbox = self._mailboxes.get(channel) or self._mailbox(channel)
             body = self._pop(channel, mailbox) if mailbox.messages else None
             if body is None:
-                waiter = loop.create_future()
-                mailbox.waiters.append(waiter)
+                waiter = mailbox.add_waiter()
                 mailbox.receivers += 1
         if body is not None:
             self._wake_acks()
@@ -189,19 +159,14 @@ class Inbox:
                     await waiter
                 except asyncio.CancelledError:
                     with self._lock:
-                        if waiter in mailbox.waiters:
-                            mailbox.waiters.remove(waiter)
-                        elif mailbox.messages:
-                            # Woken, but it leaves: pass the turn on.
-                            mailbox.wake_one()
+                        mailbox.withdraw(waiter)
                     raise
                 with self._lock:
                     body = self._pop(channel, mailbox)
                     if body is not None:
                         return body
                     # Another receiver of the channel took it first.
-                    waiter = loop.create_future()
-                    mailbox.waiters.append(waiter)
+                    waiter = mailbox.add_waiter()
         finally:
             with self._lock:
                 mailbox.receivers -= 1

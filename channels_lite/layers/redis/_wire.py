@@ -11,11 +11,18 @@ script touches keys of one slot only):
 * ``P:group:{G}`` a sorted set of member channel names scored by their
   membership deadline, and ``P:group:{G}:cap`` a hash of member capacities that
   differ from the default. With several hosts, each host holds the members
-  whose queue lives on it, so a group_send is one script per host.
+  whose queue lives on it, so a group_send is one script per host;
+* ``P:presence:{R}`` a sorted set of the member channels of the presence room
+  ``R`` scored by deadline, ``P:presence:{R}:c`` a hash channel -> user and
+  ``P:presence:{R}:u`` a hash user -> number of live channels (so "first
+  channel of this user" and "last one gone" cost no scan of the room).
 
 A list entry is ``DDDDDDDDDDDDD<targets> <body>``: a 13-digit deadline in
 milliseconds of the Redis server's clock, the comma-separated suffixes of the
 channels it is for (empty: the queue itself), a space, and the message body.
+
+:data:`SCRIPTS` names every Lua script of the layer; a shard registers them
+all and runs them by name.
 """
 
 from __future__ import annotations
@@ -24,11 +31,18 @@ from collections.abc import Mapping
 
 __all__ = [
     "ACK",
+    "CLUSTER_DELIVER",
+    "CLUSTER_MEMBERS",
     "DRAIN",
     "GROUP_ADD",
     "GROUP_DISCARD",
     "GROUP_SEND",
     "POP",
+    "PRESENCE_GROUP_MEMBERS",
+    "PRESENCE_MEMBERS",
+    "PRESENCE_REMOVE",
+    "PRESENCE_TOUCH",
+    "SCRIPTS",
     "SEND",
     "UNPOP",
     "Keys",
@@ -64,6 +78,11 @@ class Keys:
     def group_caps(self, group: str) -> str:
         """Return the member capacity hash key of ``group``."""
         return f"{self.root}group:{{{group}}}:cap"
+
+    def presence_room(self, room: str) -> list[str]:
+        """Return the keys of presence room ``room``: members, channels, users."""
+        base = f"{self.root}presence:{{{room}}}"
+        return [base, f"{base}:c", f"{base}:u"]
 
     def scan_pattern(self) -> str:
         """Return a SCAN MATCH pattern for every key of this prefix."""
@@ -357,3 +376,145 @@ end
 return results
 """
     )
+
+
+# Redis Cluster: a group_send spans slots (the group's, and each member
+# queue's), so there it is split in two steps. CLUSTER_MEMBERS runs in the
+# group's slot, CLUSTER_DELIVER once per slot of member queues.
+
+# KEYS: group, caps. Drops expired members; returns {members, caps as a flat
+# channel, capacity list}.
+CLUSTER_MEMBERS = (
+    _PRELUDE
+    + """
+local now = now_ms()
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 1, #expired do
+  redis.call('ZREM', KEYS[1], expired[i])
+  redis.call('HDEL', KEYS[2], expired[i])
+end
+return {redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('HGETALL', KEYS[2])}
+"""
+)
+
+# KEYS: per target, its queue and its counts hash (all in one slot). ARGV:
+# body, expiry ms, then per target "Isuffix=cap,suffix=cap" for an inbox or
+# "L=cap" for a normal channel. Returns {delivered, dropped}.
+CLUSTER_DELIVER = (
+    _PRELUDE
+    + """
+local now = now_ms()
+local body, ttl = ARGV[1], tonumber(ARGV[2])
+local deadline = string.format('%013d', now + ttl)
+local entry = deadline .. ' ' .. body
+local delivered, dropped = 0, 0
+for t = 1, #KEYS / 2 do
+  local queue, counts, spec = KEYS[2 * t - 1], KEYS[2 * t], ARGV[t + 2]
+  if string.sub(spec, 1, 1) == 'L' then
+    if offer(queue, tonumber(string.sub(spec, 3)), now, entry, ttl) then
+      delivered = delivered + 1
+    else
+      dropped = dropped + 1
+    end
+  else
+    local accepted = {}
+    for suffix, cap in string.gmatch(string.sub(spec, 2), '([^=,]*)=(%d+)') do
+      if inbox_full(counts, suffix, tonumber(cap)) then
+        dropped = dropped + 1
+      else
+        accepted[#accepted + 1] = suffix
+      end
+    end
+    if #accepted > 0 then
+      push(queue, deadline .. table.concat(accepted, ',') .. ' ' .. body, ttl)
+      redis.call('PEXPIRE', counts, ttl)
+      delivered = delivered + #accepted
+    end
+  end
+end
+return {delivered, dropped}
+"""
+)
+
+# Presence rooms (keys: Keys.presence_room). Every script first drops the
+# members past their deadline, so expired members are never listed and the
+# counts stay exact.
+_PRESENCE_EXPIRE = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function forget(channel)
+  local user = redis.call('HGET', KEYS[2], channel)
+  redis.call('ZREM', KEYS[1], channel)
+  redis.call('HDEL', KEYS[2], channel)
+  if user and redis.call('HINCRBY', KEYS[3], user, -1) <= 0 then
+    redis.call('HDEL', KEYS[3], user)
+  end
+  return user
+end
+local now = now_ms()
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 1, #expired do forget(expired[i]) end
+"""
+
+# KEYS: members, channels, users. ARGV: channel, user, ttl ms.
+# Returns 1 when the user had no live channel in the room before.
+PRESENCE_TOUCH = (
+    _PRESENCE_EXPIRE
+    + """
+local channel, user, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local old = redis.call('HGET', KEYS[2], channel)
+local new_user = 0
+if old ~= user then
+  if old then forget(channel) end
+  redis.call('HSET', KEYS[2], channel, user)
+  if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then new_user = 1 end
+end
+redis.call('ZADD', KEYS[1], now + ttl, channel)
+for i = 1, 3 do
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return new_user
+"""
+)
+
+# KEYS: members, channels, users. ARGV: channel.
+# Returns 1 when the channel was live and its user has no channel left.
+PRESENCE_REMOVE = (
+    _PRESENCE_EXPIRE
+    + """
+local user = forget(ARGV[1])
+if user and redis.call('HEXISTS', KEYS[3], user) == 0 then return 1 end
+return 0
+"""
+)
+
+# KEYS: members, channels, users. Returns the live channel -> user pairs.
+PRESENCE_MEMBERS = _PRESENCE_EXPIRE + "\nreturn redis.call('HGETALL', KEYS[2])\n"
+
+# KEYS: group. Returns the channels whose membership deadline is ahead.
+PRESENCE_GROUP_MEMBERS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+"""
+
+
+#: Every script of the layer by name: a shard registers them all.
+SCRIPTS: dict[str, str] = {
+    "send": SEND,
+    "pop": POP,
+    "unpop": UNPOP,
+    "drain": DRAIN,
+    "ack": ACK,
+    "group_add": GROUP_ADD,
+    "group_discard": GROUP_DISCARD,
+    "group_send": GROUP_SEND,
+    "cluster.members": CLUSTER_MEMBERS,
+    "cluster.deliver": CLUSTER_DELIVER,
+    "presence.touch": PRESENCE_TOUCH,
+    "presence.remove": PRESENCE_REMOVE,
+    "presence.members": PRESENCE_MEMBERS,
+    "presence.group_members": PRESENCE_GROUP_MEMBERS,
+}

@@ -19,7 +19,9 @@ import secrets
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from time import monotonic
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from redis.backoff import ExponentialBackoff
 
 from channels_lite.exceptions import (
     ChannelFull,
@@ -28,38 +30,33 @@ from channels_lite.exceptions import (
 )
 from channels_lite.layers.base import BaseChannelLayer
 from channels_lite.layers.redis import _wire
+from channels_lite.layers.redis._hosts import ShardRing, parse_hosts
 from channels_lite.layers.redis._inbox import Inbox
-from channels_lite.layers.redis.client import (
+from channels_lite.layers.redis._presence import RedisPresenceStore
+from channels_lite.layers.redis._shards import (
     LoopClients,
     LoopState,
     Shard,
-    ShardRing,
-    parse_hosts,
     stop_if_cancelled,
 )
 from channels_lite.layers.redis.crypto import FernetEncryptor
 from channels_lite.layers.redis.serializers import load_serializer
 
+if TYPE_CHECKING:
+    from channels_lite.presence import PresenceStore
+
 __all__ = ["RedisChannelLayer"]
 
 logger = logging.getLogger(__name__)
 
-_SCRIPTS = {
-    "send": _wire.SEND,
-    "pop": _wire.POP,
-    "unpop": _wire.UNPOP,
-    "drain": _wire.DRAIN,
-    "ack": _wire.ACK,
-    "group_add": _wire.GROUP_ADD,
-    "group_discard": _wire.GROUP_DISCARD,
-    "group_send": _wire.GROUP_SEND,
-}
 _RENEW_CHUNK = 200
 # Names receive() has checked, kept to skip the check next time; forgotten
 # all at once beyond this many.
 _CHECKED_NAMES = 50_000
 # Values that a shallow copy of a message duplicates safely (immutable).
 _SCALARS = frozenset({str, bytes, int, float, bool, type(None)})
+# Pauses of a receive() while Redis is unreachable: 0.1 s, doubling up to 1 s.
+_RECEIVE_BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 
 
 class RedisChannelLayer(BaseChannelLayer):
@@ -141,7 +138,7 @@ class RedisChannelLayer(BaseChannelLayer):
         )
         self.client_prefix = secrets.token_hex(6)
         self.stats: Counter[str] = Counter()
-        self._clients = LoopClients(self.hosts, _SCRIPTS)
+        self._clients = LoopClients(self.hosts, _wire.SCRIPTS)
         self._inboxes: dict[str, Inbox] = {}
         self._drainers: dict[str, LoopState] = {}
         # This process's channels: channel -> groups, and when the channel
@@ -157,6 +154,7 @@ class RedisChannelLayer(BaseChannelLayer):
         # The last shared body decoded for a process-local receive, and its
         # message (never handed out itself: receivers get copies).
         self._shared: tuple[bytes, dict[str, Any]] | None = None
+        self._presence = RedisPresenceStore(self)
 
     def __repr__(self) -> str:
         hosts = ", ".join(host.label for host in self.hosts)
@@ -263,7 +261,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
     async def _receive_queue(self, channel: str) -> bytes:
         shard = self._shard(self._clients.current(), channel)
-        key, delay = self.keys.queue(channel), 0.1
+        key, failures = self.keys.queue(channel), 0
         while True:
             stop_if_cancelled()
             try:
@@ -273,8 +271,8 @@ class RedisChannelLayer(BaseChannelLayer):
                     continue
             except ChannelLayerUnavailable as exc:
                 logger.warning("Receiving on %s paused: %s", channel, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                await asyncio.sleep(_RECEIVE_BACKOFF.compute(failures))
+                failures += 1
                 continue
             plain = self._decrypt(_wire.parse_entry(entry)[2])
             if plain is not None:
@@ -346,6 +344,10 @@ class RedisChannelLayer(BaseChannelLayer):
         await self._clients.close_current()
 
     close_pools = close
+
+    def presence_store(self) -> PresenceStore:
+        """Return this layer's presence store (see :mod:`channels_lite.presence`)."""
+        return self._presence
 
     def hold_channel(self, channel: str) -> None:
         """Keep renewing ``channel``'s groups until :meth:`release_channel`."""

@@ -12,15 +12,17 @@ from redis.exceptions import ResponseError
 from channels_lite.exceptions import ChannelFull, ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
 from channels_lite.layers.redis._batch import MAX_BATCH, Batcher, Call
-from channels_lite.layers.redis.client import Shard
+from channels_lite.layers.redis._topology.standalone import StandaloneShard
 from tests._redis import RedisServer
 from tests.layers.redis.conftest import LayerFactory, RoundTrips
 
 TIMEOUT = 10
 
 
-def _shard(layer: RedisChannelLayer, name: str) -> Shard:
-    return layer._shard(layer._clients.current(), name)
+def _shard(layer: RedisChannelLayer, name: str) -> StandaloneShard:
+    shard = layer._shard(layer._clients.current(), name)
+    assert isinstance(shard, StandaloneShard)
+    return shard
 
 
 async def _length(layer: RedisChannelLayer, channel: str) -> int:

@@ -12,6 +12,7 @@ import pytest
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
+from channels_lite.layers.redis._topology.standalone import StandaloneShard
 from channels_lite.layers.redis._wire import pack_counts
 from tests._redis import RedisServer
 from tests.layers.redis.conftest import LayerFactory, RoundTrips
@@ -159,6 +160,7 @@ async def test_drain_reports_the_hand_overs_it_carries(
     for n in range(3):
         await layer.send(channel, {"type": "m", "n": n})
     shard = layer._shard(layer._clients.current(), queue)
+    assert isinstance(shard, StandaloneShard)
     keys = [layer.keys.queue(queue), layer.keys.counts(queue)]
     _, entries = await shard.run("drain", keys, [1, f"{suffix}=2"])
     assert len(entries) == 1
@@ -179,6 +181,7 @@ async def test_ack_forgets_thousands_of_channels_in_one_call(
         await layer.group_send("crowd", {"type": "m"})
     queue = layer.non_local_name(channels[0])
     shard = layer._shard(layer._clients.current(), queue)
+    assert isinstance(shard, StandaloneShard)
     counts = layer.keys.counts(queue)
     taken = {c[len(queue) :]: 2 if n % 2 else 1 for n, c in enumerate(channels)}
     await shard.run("ack", [counts], [pack_counts(taken)])

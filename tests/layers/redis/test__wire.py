@@ -15,6 +15,14 @@ def test_keys_share_a_hash_tag_per_queue_and_group() -> None:
     assert keys.group_caps("room") == "asgi:group:{room}:cap"
 
 
+def test_presence_room_keys_share_the_room_hash_tag() -> None:
+    assert Keys("asgi").presence_room("lobby") == [
+        "asgi:presence:{lobby}",
+        "asgi:presence:{lobby}:c",
+        "asgi:presence:{lobby}:u",
+    ]
+
+
 @pytest.mark.parametrize(
     ("prefix", "pattern"),
     [

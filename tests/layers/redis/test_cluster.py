@@ -16,8 +16,12 @@ from redis.crc import key_slot
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
-from channels_lite.layers.redis.client import parse_hosts
-from tests._redis_cluster import RedisClusterProcesses, _free_cluster_port
+from channels_lite.layers.redis._hosts import parse_hosts
+from tests._redis_cluster import (
+    RedisClusterProcesses,
+    _free_cluster_port,
+    skip_without_cluster_support,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -137,7 +141,26 @@ async def test_calls_right_after_a_node_restarts_succeed(
         assert await layer.receive(channels[0]) == {"type": "after"}
 
 
+async def test_group_send_right_after_a_node_restarts_succeeds(
+    layer: RedisChannelLayer, redis_cluster: RedisClusterProcesses
+) -> None:
+    channels = [f"test.regroup{n}" for n in range(30)]
+    for channel in channels:
+        await layer.group_add("regroup", channel)
+    await layer.group_send("regroup", {"type": "before"})
+    slots = owners(redis_cluster)
+    group_node = slots[key_slot(layer.keys.group("regroup").encode())]
+    # A node holding member queues, not the group: its pooled connections die.
+    queue_nodes = {slots[key_slot(layer.keys.queue(c).encode())] for c in channels}
+    queue_node = min(queue_nodes - {group_node})
+
+    redis_cluster.restart(queue_node)
+    async with asyncio.timeout(TIMEOUT):
+        await layer.group_send("regroup", {"type": "after"})
+
+
 async def test_layer_reports_a_cluster_that_cannot_be_reached() -> None:
+    skip_without_cluster_support()
     url = f"redis://127.0.0.1:{_free_cluster_port()}"
     layer = RedisChannelLayer(hosts=[{"cluster": [url], "socket_connect_timeout": 1}])
     with pytest.raises(ChannelLayerUnavailable, match="cannot be connected"):
@@ -161,7 +184,7 @@ async def test_pipeline_of_script_calls_answers_each_call_on_a_cluster(
         for n in [*names, names[0]]
     ]
     async with asyncio.timeout(TIMEOUT):
-        results = await shard.run_pipeline(calls)
+        results = await shard.run_many(calls)
         # The last call found its channel full (capacity 1): 0, not an error.
         assert results == [1] * len(names) + [0]
         for name in names:

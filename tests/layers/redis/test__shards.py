@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -12,7 +13,7 @@ from redis.retry import Retry as SyncRetry
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
-from channels_lite.layers.redis.client import ShardRing, parse_hosts
+from channels_lite.layers.redis._hosts import ShardRing, parse_hosts
 from tests._redis import RedisServer
 
 
@@ -149,6 +150,15 @@ def test_shard_ring_spreads_names_evenly() -> None:
     for n in range(30000):
         counts[ring.index(f"chat.{n}")] += 1
     assert min(counts) > 9000
+
+
+def test_shard_ring_remembers_a_bounded_number_of_names() -> None:
+    ring = ShardRing(["a", "b"])
+    first = ring.index("chat.1")
+    assert ring.index("chat.1") == first
+    cache: Any = ring.index
+    assert cache.cache_info().hits == 1
+    assert cache.cache_info().maxsize == ShardRing.CACHE_SIZE
 
 
 async def test_unreachable_redis_raises_channel_layer_unavailable() -> None:
