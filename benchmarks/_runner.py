@@ -37,7 +37,7 @@ class Scale:
 FULL = Scale(
     rounds=3,
     layer_messages=20_000,
-    group_sizes=(10, 100, 1_000),
+    group_sizes=(10, 100, 1_000, 5_000),
     group_sends=20,
     clients=50,
     round_trips=600,
@@ -103,7 +103,11 @@ class Workload:
     # Where the figure goes in the fan-out plot: (line label, group size).
     plot: tuple[str, int] | None = None
     # An absolute bound channels_lite's figure must also keep (leak check).
+    # Such a row is compared by difference, in its unit, not by ratio.
     limit: float | None = None
+    # The name of another workload whose Channels figure this row's ratio
+    # divides by (when Channels cannot run this one, or fails it).
+    baseline: str | None = None
 
 
 @dataclass
@@ -113,6 +117,10 @@ class Result:
     workload: Workload
     samples: dict[str, list[float]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    # Per implementation, the class of the exception a run raised.
+    failures: dict[str, str] = field(default_factory=dict)
+    # The result that holds the Channels figure of ``workload.baseline``.
+    baseline: Result | None = None
 
     def median(self, impl: str) -> float | None:
         """Return the median of ``impl``'s samples, if it has any."""
@@ -120,8 +128,14 @@ class Result:
         return statistics.median(values) if values else None
 
     def ratio(self) -> float | None:
-        """Return how many times better channels_lite did than channels."""
-        theirs, ours = self.median(CHANNELS.name), self.median(LITE.name)
+        """Return how many times better channels_lite did than channels.
+
+        ``None`` for a row compared by difference (see :meth:`difference`).
+        """
+        if self.workload.limit is not None:
+            return None
+        source = self if self.baseline is None else self.baseline
+        theirs, ours = source.median(CHANNELS.name), self.median(LITE.name)
         if theirs is None or ours is None:
             return None
         floor = self.workload.floor
@@ -130,16 +144,21 @@ class Result:
             return ours / theirs if theirs else None
         return theirs / ours if ours else None
 
+    def difference(self) -> float | None:
+        """Return channels_lite's figure minus channels', for a bounded row."""
+        theirs, ours = self.median(CHANNELS.name), self.median(LITE.name)
+        if self.workload.limit is None or theirs is None or ours is None:
+            return None
+        return ours - theirs
+
     def met(self) -> bool | None:
         """Return whether the targets are met (``None``: no target or figures)."""
         workload, ratio, ours = self.workload, self.ratio(), self.median(LITE.name)
-        if workload.target is None and workload.limit is None:
+        if workload.limit is not None:
+            return None if ours is None else ours <= workload.limit
+        if workload.target is None or ratio is None:
             return None
-        if ratio is None or ours is None:
-            return None
-        return (workload.target is None or ratio >= workload.target) and (
-            workload.limit is None or ours <= workload.limit
-        )
+        return ratio >= workload.target
 
 
 def run_all(
@@ -147,16 +166,25 @@ def run_all(
     context: Context,
     progress: Callable[[str], None] = print,
 ) -> list[Result]:
-    """Run every workload ``rounds`` times, alternating the implementations."""
+    """Run every workload ``rounds`` times, alternating the implementations.
+
+    Which implementation goes first alternates from round to round and from
+    row to row, so neither always meets a cold cache or a warm one (and a
+    one-round run still starts half of its rows with each).
+    """
     results = [Result(workload) for workload in workloads]
+    by_name = {result.workload.name: result for result in results}
     for result in results:
+        if result.workload.baseline is not None:
+            result.baseline = by_name.get(result.workload.baseline)
         for impl in IMPLEMENTATIONS:
             reason = impl.missing(result.workload.needs)
             if reason is not None:
                 result.skipped[impl.name] = reason
     for index in range(context.scale.rounds):
-        for result in results:
-            for impl in IMPLEMENTATIONS:
+        for position, result in enumerate(results):
+            order = IMPLEMENTATIONS[::-1] if (index + position) % 2 else IMPLEMENTATIONS
+            for impl in order:
                 if impl.name not in result.skipped:
                     _measure(result, impl, context, progress, index)
     return results
@@ -174,8 +202,9 @@ def _measure(
     try:
         value = workload.run(impl, context)
     except Exception as exc:
-        logger.exception("%s failed for %s", workload.name, impl.name)
+        logger.warning("%s failed for %s: %r", workload.name, impl.name, exc)
         result.skipped[impl.name] = f"failed: {exc!r}"
+        result.failures[impl.name] = type(exc).__name__
         result.samples.pop(impl.name, None)
         return
     result.samples.setdefault(impl.name, []).append(value)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from docutils.core import publish_doctree
 
 from benchmarks._impls import CHANNELS, LITE, Implementation
 from benchmarks._runner import QUICK, Context, Result, Workload
-from benchmarks.report import render_rst
+from benchmarks.report import render_rst, render_table
 
 
 def _never(impl: Implementation, context: Context) -> float:
@@ -50,8 +51,61 @@ def test_render_rst_gives_a_table_row_with_ratio_and_verdict() -> None:
         "     - 1,000",
         "     - 2,500",
         "     - 2.50x",
-        "     - >= 3x: MISSED",
+        "   * - memory",
     ]
+    targets = lines.index("Targets")
+    assert lines.index("Results") < targets
+    row = lines.index("   * - Redis: send | receive", targets)
+    assert lines[row + 1 : row + 4] == [
+        "     - >= 3x",
+        "     - 2.50x",
+        "     - MISSED",
+    ]
+
+
+def _leak_result() -> Result:
+    leak = Workload(
+        section="memory",
+        name="RSS growth over cycles",
+        unit="KiB",
+        higher_is_better=False,
+        run=_never,
+        needs=(),
+        floor=2048,
+        limit=2048,
+    )
+    return Result(leak, samples={CHANNELS.name: [100.0], LITE.name: [1124.0]})
+
+
+def test_bounded_row_shows_a_difference_in_its_unit_not_a_ratio() -> None:
+    page = render_rst([_leak_result()], QUICK, "python -m benchmarks")
+    lines = page.splitlines()
+    row = lines.index("   * - memory")
+    assert lines[row + 5] == r"     - \+1,024 KiB"
+    target = lines.index("   * - RSS growth over cycles")
+    assert lines[target + 1 : target + 4] == [
+        "     - channels_lite <= 2,048 KiB",
+        "     - 1,124 KiB",
+        "     - met",
+    ]
+
+
+def test_failed_run_shows_in_its_cell_and_baseline_row_gives_the_ratio() -> None:
+    ten = Workload("layer", "ten pairs", "msg/s", True, _never, ("redis",), 10.0)
+    fifty = dataclasses.replace(ten, name="fifty pairs", baseline="ten pairs")
+    base = Result(ten, samples={CHANNELS.name: [100.0], LITE.name: [900.0]})
+    failed = Result(
+        fifty,
+        samples={LITE.name: [1500.0]},
+        skipped={CHANNELS.name: "failed: MaxConnectionsError()"},
+        failures={CHANNELS.name: "MaxConnectionsError"},
+        baseline=base,
+    )
+    table = render_table([base, failed])
+    row = next(line for line in table.splitlines() if "fifty pairs" in line)
+    assert "failed (MaxConnectionsError)" in row
+    assert "15.00x" in row
+    assert ">= 10x Channels' figure in 'ten pairs': met" in row
 
 
 def test_render_rst_is_plain_docutils_so_repository_viewers_render_it() -> None:

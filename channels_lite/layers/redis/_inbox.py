@@ -31,7 +31,7 @@ from typing import Any
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers._mailbox import Mailbox
 from channels_lite.layers.redis._shards import Shard, stop_if_cancelled
-from channels_lite.layers.redis._wire import Keys, parse_entry
+from channels_lite.layers.redis._wire import Keys, pack_counts, parse_entry
 
 __all__ = ["BATCH", "Inbox"]
 
@@ -43,11 +43,6 @@ _SWEEP_INTERVAL = 1.0
 # How long hand-overs may wait for the drain task to carry them to Redis
 # before the ack task reports them on a round trip of its own.
 _ACK_DELAY = 0.002
-
-
-def _flat(acks: Counter[str]) -> list[str | int]:
-    """Return hand-over counts as script arguments: ``suffix, n, ...``."""
-    return [item for pair in acks.items() for item in pair]
 
 
 class _Mailbox(Mailbox[tuple[float, bytes]]):
@@ -142,37 +137,40 @@ class Inbox:
         return None
 
     async def take(self, channel: str) -> bytes:
-        """Wait for and return the next message body of ``channel``."""
+        """Wait for and return the next message body of ``channel``.
+
+        A receiver that must wait registers under the same lock as the check
+        that found nothing, so a delivery cannot slip in between. This runs
+        once per member of every group_send, hence one coroutine, one lock
+        round per step, and no call that is not needed.
+        """
         with self._lock:
-            mailbox = self._mailbox(channel)
-            body = self._pop(channel, mailbox)
+            mailbox = self._mailboxes.get(channel) or self._mailbox(channel)
+            body = self._pop(channel, mailbox) if mailbox.messages else None
             if body is None:
+                waiter = mailbox.add_waiter()
                 mailbox.receivers += 1
         if body is not None:
             self._wake_acks()
             return body
         try:
-            return await self._wait(channel, mailbox)
+            while True:
+                try:
+                    await waiter
+                except asyncio.CancelledError:
+                    with self._lock:
+                        mailbox.withdraw(waiter)
+                    raise
+                with self._lock:
+                    body = self._pop(channel, mailbox)
+                    if body is not None:
+                        return body
+                    # Another receiver of the channel took it first.
+                    waiter = mailbox.add_waiter()
         finally:
             with self._lock:
                 mailbox.receivers -= 1
             self._wake_acks()
-
-    async def _wait(self, channel: str, mailbox: _Mailbox) -> bytes:
-        loop = asyncio.get_running_loop()
-        while True:
-            waiter = loop.create_future()
-            with self._lock:
-                body = self._pop(channel, mailbox)
-                if body is not None:
-                    return body
-                mailbox.waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                with self._lock:
-                    mailbox.withdraw(waiter)
-                raise
 
     def sweep(self) -> None:
         """Drop expired messages and forget idle, empty mailboxes."""
@@ -210,7 +208,8 @@ class Inbox:
 
     def _wake_acks(self) -> None:
         event, loop = self._ack_event, self._ack_loop
-        if event is None or loop is None or not self._acks:
+        # Set already: the ack task has yet to run and will carry these too.
+        if event is None or loop is None or not self._acks or event.is_set():
             return
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -222,8 +221,8 @@ class Inbox:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
 
-    def _begin_report(self) -> tuple[list[str | int], Future[None] | None]:
-        """Take the unreported hand-overs (``suffix, n, ...``) to report them.
+    def _begin_report(self) -> tuple[str, Future[None] | None]:
+        """Take the unreported hand-overs (packed, ``suffix=n,...``) to report.
 
         Also return a future to settle once they are reported (None if there
         are none).
@@ -231,10 +230,10 @@ class Inbox:
         with self._lock:
             acks, self._acks = self._acks, Counter()
             if not acks:
-                return [], None
+                return "", None
             report: Future[None] = Future()
             self._reports.append(report)
-        return _flat(acks), report
+        return pack_counts(acks), report
 
     def _end_report(self, report: Future[None] | None) -> None:
         if report is not None:
@@ -251,18 +250,18 @@ class Inbox:
         """
         with self._lock:
             others = list(self._reports)
-        args, report = self._begin_report()
+        packed, report = self._begin_report()
         try:
-            if args:
-                await shard.run("ack", [keys.counts(self.queue)], args)
+            if packed:
+                await shard.run("ack", [keys.counts(self.queue)], [packed])
         except ChannelLayerUnavailable:
             # Redis lost or restarted: its counts are gone with it.
-            logger.debug("Could not report %d hand-overs", len(args) // 2)
+            logger.debug("Could not report hand-overs: %s", packed)
         finally:
             self._end_report(report)
         for other in others:
             await asyncio.wrap_future(other)
-        return bool(args or others)
+        return bool(packed or others)
 
     async def flush_acks(self, shard: Shard, keys: Keys) -> None:
         """Report the hand-overs the drain task has not carried (a task)."""
@@ -277,9 +276,9 @@ class Inbox:
 
     async def _pop_batch(self, shard: Shard, keys: list[str]) -> Any:
         """Pop the next batch, carrying the hand-overs not reported yet."""
-        args, report = self._begin_report()
+        packed, report = self._begin_report()
         try:
-            return await shard.run("drain", keys, [BATCH, *args])
+            return await shard.run("drain", keys, [BATCH, packed])
         finally:
             self._end_report(report)
 

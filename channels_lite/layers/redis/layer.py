@@ -50,6 +50,11 @@ __all__ = ["RedisChannelLayer"]
 logger = logging.getLogger(__name__)
 
 _RENEW_CHUNK = 200
+# Names receive() has checked, kept to skip the check next time; forgotten
+# all at once beyond this many.
+_CHECKED_NAMES = 50_000
+# Values that a shallow copy of a message duplicates safely (immutable).
+_SCALARS = frozenset({str, bytes, int, float, bool, type(None)})
 # Pauses of a receive() while Redis is unreachable: 0.1 s, doubling up to 1 s.
 _RECEIVE_BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 
@@ -142,6 +147,13 @@ class RedisChannelLayer(BaseChannelLayer):
         self._alive_at: dict[str, float] = {}
         # The channels whose consumer is running (hold_channel).
         self._held: set[str] = set()
+        self._own_queue_end = f".{self.client_prefix}!"
+        # Channel -> its inbox queue ("" for a normal channel), for names
+        # receive() accepted before.
+        self._receivable: dict[str, str] = {}
+        # The last shared body decoded for a process-local receive, and its
+        # message (never handed out itself: receivers get copies).
+        self._shared: tuple[bytes, dict[str, Any]] | None = None
         self._presence = RedisPresenceStore(self)
 
     def __repr__(self) -> str:
@@ -205,16 +217,47 @@ class RedisChannelLayer(BaseChannelLayer):
         layer's :meth:`new_channel` did not make raises
         :class:`~channels_lite.exceptions.ForeignChannelError` at once.
         """
+        queue = self._receivable.get(channel) if type(channel) is str else None
+        if queue is None:
+            queue = self._check_receivable(channel)
+        if queue:
+            body = await self._inbox(queue).take(channel)
+            return self._decode_shared(body)
+        return self.serializer.loads(await self._receive_queue(channel))
+
+    def _check_receivable(self, channel: str) -> str:
+        """Validate ``channel`` for receive; return its inbox queue or ``""``."""
         self.require_valid_channel_name(channel)
+        queue = ""
         if "!" in channel:
             queue = self.non_local_name(channel)
             # Its messages go to another process: reading them here would
             # block, or steal them.
-            if not queue.endswith(f".{self.client_prefix}!"):
+            if not queue.endswith(self._own_queue_end):
                 raise ForeignChannelError(channel)
-            inbox = self._inbox(queue)
-            return self.serializer.loads(await inbox.take(channel))
-        return self.serializer.loads(await self._receive_queue(channel))
+        if len(self._receivable) >= _CHECKED_NAMES:
+            self._receivable.clear()
+        self._receivable[channel] = queue
+        return queue
+
+    def _decode_shared(self, body: bytes) -> dict[str, Any]:
+        """Decode a process-local body, once for all the members it reached.
+
+        A group_send hands the same body object to every member in this
+        process. A message whose values are all immutable is decoded once and
+        each receiver gets a shallow copy of its own; any other is decoded
+        per receiver, so no receiver can change what another one sees.
+        """
+        shared = self._shared
+        if shared is not None and shared[0] is body:
+            return dict(shared[1])
+        message = self.serializer.loads(body)
+        if type(message) is dict and all(
+            type(value) in _SCALARS for value in message.values()
+        ):
+            self._shared = (body, message)
+            return dict(message)
+        return message
 
     async def _receive_queue(self, channel: str) -> bytes:
         shard = self._shard(self._clients.current(), channel)
@@ -333,7 +376,7 @@ class RedisChannelLayer(BaseChannelLayer):
         queue = self.non_local_name(channel)
         state = self._clients.current()
         shard = self._shard(state, queue)
-        own = queue.endswith(f".{self.client_prefix}!")
+        own = queue.endswith(self._own_queue_end)
         ttl = self.member_timeout if own else self.group_expiry
         await shard.run(
             "group_add",

@@ -13,6 +13,7 @@ import pytest
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
 from channels_lite.layers.redis._topology.standalone import StandaloneShard
+from channels_lite.layers.redis._wire import pack_counts
 from tests._redis import RedisServer
 from tests.layers.redis.conftest import LayerFactory, RoundTrips
 
@@ -161,8 +162,28 @@ async def test_drain_reports_the_hand_overs_it_carries(
     shard = layer._shard(layer._clients.current(), queue)
     assert isinstance(shard, StandaloneShard)
     keys = [layer.keys.queue(queue), layer.keys.counts(queue)]
-    _, entries = await shard.run("drain", keys, [1, suffix, 2])
+    _, entries = await shard.run("drain", keys, [1, f"{suffix}=2"])
     assert len(entries) == 1
     assert await shard.client.hget(keys[1], suffix) == b"1"
-    await shard.run("drain", keys, [1, suffix, 1])
+    await shard.run("drain", keys, [1, f"{suffix}=1"])
     assert not await shard.client.hexists(keys[1], suffix)
+
+
+async def test_ack_forgets_thousands_of_channels_in_one_call(
+    make_layer: LayerFactory,
+) -> None:
+    # More channels than one bulk read (2,000) covers, some still holding
+    # messages afterwards.
+    layer = make_layer(capacity=10)
+    channels = [await layer.new_channel() for _ in range(2500)]
+    await asyncio.gather(*(layer.group_add("crowd", c) for c in channels))
+    for _ in range(2):
+        await layer.group_send("crowd", {"type": "m"})
+    queue = layer.non_local_name(channels[0])
+    shard = layer._shard(layer._clients.current(), queue)
+    assert isinstance(shard, StandaloneShard)
+    counts = layer.keys.counts(queue)
+    taken = {c[len(queue) :]: 2 if n % 2 else 1 for n, c in enumerate(channels)}
+    await shard.run("ack", [counts], [pack_counts(taken)])
+    left = await shard.client.hgetall(counts)
+    assert left == {s.encode(): b"1" for s, n in taken.items() if n == 1}

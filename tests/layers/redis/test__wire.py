@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels_lite.layers.redis._wire import Keys, parse_entry
+from channels_lite.layers.redis._wire import Keys, pack_counts, parse_entry
 
 
 def test_keys_share_a_hash_tag_per_queue_and_group() -> None:
@@ -47,3 +47,7 @@ def test_parse_entry_splits_deadline_targets_and_body(
     entry: bytes, parsed: tuple[int, list[str], bytes]
 ) -> None:
     assert parse_entry(entry) == parsed
+
+
+def test_pack_counts_gives_one_argument_for_every_channel() -> None:
+    assert pack_counts({"a1": 2, "b_2.x": 1, "": 3}) == "a1=2,b_2.x=1,=3"

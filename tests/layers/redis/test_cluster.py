@@ -166,3 +166,26 @@ async def test_layer_reports_a_cluster_that_cannot_be_reached() -> None:
     with pytest.raises(ChannelLayerUnavailable, match="cannot be connected"):
         await layer.send("test.nowhere", {"type": "test.message"})
     await layer.close()
+
+
+async def test_pipeline_of_script_calls_answers_each_call_on_a_cluster(
+    layer: RedisChannelLayer,
+) -> None:
+    # Queues in different slots: the calls cannot share one node's pipeline.
+    names = [f"test.slot{n}" for n in range(6)]
+    assert len({key_slot(layer.keys.queue(n).encode()) for n in names}) > 1
+    shard = layer._clients.current().shards[0]
+    calls = [
+        (
+            "send",
+            [layer.keys.queue(n), layer.keys.counts(n)],
+            ["0", "", 1, 60_000, layer._encode({"type": n})],
+        )
+        for n in [*names, names[0]]
+    ]
+    async with asyncio.timeout(TIMEOUT):
+        results = await shard.run_many(calls)
+        # The last call found its channel full (capacity 1): 0, not an error.
+        assert results == [1] * len(names) + [0]
+        for name in names:
+            assert (await layer.receive(name)) == {"type": name}

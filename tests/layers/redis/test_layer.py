@@ -157,6 +157,33 @@ async def test_group_send_reaches_every_member(layer: RedisChannelLayer) -> None
             assert await layer.receive(channel) == {"type": "hello"}
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param({"type": "flat", "text": "hi", "n": 1}, id="flat"),
+        pytest.param(
+            {"type": "nested", "items": [1, 2], "meta": {"a": 1}}, id="nested"
+        ),
+    ],
+)
+async def test_group_send_gives_each_member_its_own_message(
+    layer: RedisChannelLayer, message: dict[str, Any]
+) -> None:
+    channels = [await layer.new_channel() for _ in range(3)]
+    for channel in channels:
+        await layer.group_add("room", channel)
+    await layer.group_send("room", message)
+    async with asyncio.timeout(TIMEOUT):
+        received = [await layer.receive(channel) for channel in channels]
+    # A consumer may change what it received, nested values included.
+    for got in received[:-1]:
+        got["type"] = "changed"
+        for value in got.values():
+            if isinstance(value, list | dict):
+                value.clear()
+    assert received[-1] == message
+
+
 async def test_group_discard_stops_delivery(layer: RedisChannelLayer) -> None:
     kept, left = await layer.new_channel(), await layer.new_channel()
     await layer.group_add("room", kept)

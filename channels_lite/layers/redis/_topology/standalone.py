@@ -16,7 +16,10 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import ResponseError
 
+from channels_lite.layers.redis import _wire
+from channels_lite.layers.redis._batch import Batcher
 from channels_lite.layers.redis._hosts import HostConfig
 from channels_lite.layers.redis._topology.base import (
     DEFAULT_MAX_CONNECTIONS,
@@ -58,6 +61,16 @@ class StandaloneShard(Shard):
             name: self.client.register_script(source)
             for name, source in scripts.items()
         }
+        # Calls of one script in a round trip go as one call of its batched
+        # form (see _wire.many).
+        self.scripts.update(
+            {
+                _MANY + name: self.client.register_script(_wire.many(source))
+                for name, source in scripts.items()
+            }
+        )
+        # Concurrent callers' scripts share round trips (see _batch).
+        self._batch = Batcher(self.run_many)
 
     def _commands_client(self, options: dict[str, Any]) -> Redis:
         limit = int(options.get("max_connections") or DEFAULT_MAX_CONNECTIONS)
@@ -72,16 +85,12 @@ class StandaloneShard(Shard):
         return Redis(connection_pool=pool)
 
     async def run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        """Run the layer script named ``script`` and return its reply."""
-        # Every send and receive comes through here: no context managers
-        # beyond the semaphore, whose free acquire does not suspend.
-        try:
-            if self._slots is None:
-                return await run_script(self.client, self.scripts[script], keys, args)
-            async with self._slots:
-                return await run_script(self.client, self.scripts[script], keys, args)
-        except self.unavailable_errors as exc:
-            raise self.unavailable(exc) from exc
+        """Run the layer script named ``script`` and return its reply.
+
+        Calls made in the same turn of the event loop share one round trip
+        (see :mod:`~channels_lite.layers.redis._batch`).
+        """
+        return await self._batch.run(script, keys, args)
 
     async def run_many(self, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run several script calls in one pipeline: one round trip."""
@@ -92,12 +101,29 @@ class StandaloneShard(Shard):
                 return await self._pipelined(calls)
 
     async def _pipelined(self, calls: Sequence[ScriptCall]) -> list[Any]:
-        return await run_pipelined(
+        if len(calls) == 1:
+            # A lone call: a plain command costs redis-py less than a pipeline.
+            name, keys, args = calls[0]
+            try:
+                return [await run_script(self.client, self.scripts[name], keys, args)]
+            except ResponseError as exc:
+                return [exc]
+        merged, groups = _merge(calls)
+        replies = await run_pipelined(
             self.client,
             self.scripts,
-            calls,
+            merged,
             lambda: self.client.pipeline(transaction=False),
         )
+        results: list[Any] = [None] * len(calls)
+        for indexes, reply in zip(groups, replies, strict=True):
+            if len(indexes) == 1 or isinstance(reply, Exception):
+                for index in indexes:
+                    results[index] = reply
+            else:
+                for index, result in zip(indexes, reply, strict=True):
+                    results[index] = result
+        return results
 
     async def wait_for_entry(self, key: str) -> bool:
         """Block on the list ``key`` (BLMOVE onto itself) up to the block timeout."""
@@ -122,3 +148,30 @@ class StandaloneShard(Shard):
         """Close both pools."""
         await self.client.aclose(close_connection_pool=True)
         await self.waiter.aclose(close_connection_pool=True)
+
+
+_MANY = "many:"
+
+
+def _merge(calls: Sequence[ScriptCall]) -> tuple[list[ScriptCall], list[list[int]]]:
+    """Turn the calls of each script into one call of its batched form.
+
+    Return the calls to send and, for each, the indexes of the calls it
+    stands for.
+    """
+    by_script: dict[str, list[int]] = {}
+    for index, call in enumerate(calls):
+        by_script.setdefault(call[0], []).append(index)
+    merged: list[ScriptCall] = []
+    for name, indexes in by_script.items():
+        if len(indexes) == 1:
+            merged.append(calls[indexes[0]])
+            continue
+        keys: list[str] = []
+        args: list[Any] = [len(indexes)]
+        for index in indexes:
+            _, call_keys, call_args = calls[index]
+            keys += call_keys
+            args += [len(call_keys), len(call_args), *call_args]
+        merged.append((_MANY + name, keys, args))
+    return merged, list(by_script.values())
