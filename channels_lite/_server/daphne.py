@@ -70,10 +70,12 @@ SUPPORTED_DAPHNE = ((4, 2, 2), (4, 3))
 
 They depend on daphne's private layout (each connection's details dict in
 ``Server.connections``, holding its ``"application_instance"``; the
-``http_factory`` and ``ws_factory`` attributes ``run()`` sets) and on
-Autobahn's websocket states. This is the one place that says which daphne
-that layout is known for; raise the bound after running the fault tests
-(``tests/faults``) against a new daphne.
+``http_factory`` and ``ws_factory`` attributes ``run()`` sets; its protocols
+use the queue ``create_application`` returns only through
+``put_nowait`` and ``if queue:``) and on Autobahn's websocket states.
+This is the one place that says which daphne that layout is known for;
+raise the bound after running the fault tests (``tests/faults``) against a
+new daphne.
 """
 
 
