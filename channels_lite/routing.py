@@ -227,8 +227,11 @@ class URLRouter:
                 )
             raise NoRouteFound(scope["path"], self._patterns())
         # Run outside the loop: the suspended match generator is dropped
-        # rather than kept for the whole connection.
-        return await match.route.application(inner_scope, receive, send)
+        # rather than kept for the whole connection, and so are the match
+        # and the path, which the application does not need.
+        application = match.route.application
+        del match, path
+        return await application(inner_scope, receive, send)
 
     @staticmethod
     def _path_to_route(scope: Scope) -> str | None:

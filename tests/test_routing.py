@@ -21,6 +21,7 @@ from channels_lite.routing import (
     ChannelNameRouter,
     ProtocolTypeRouter,
     URLRouter,
+    _Match,
     get_default_application,
 )
 from channels_lite.security.websocket import (
@@ -194,6 +195,18 @@ async def test_url_router_keeps_no_route_search_alive_while_the_app_runs() -> No
     router = URLRouter([path("skip/", Recorder()), path("a/<int:n>/", app)])
     await router({"type": "websocket", "path": "/a/1/"}, no_receive, no_send)
     assert searches == [0]
+
+
+async def test_url_router_keeps_no_match_alive_while_the_app_runs() -> None:
+    matches: list[int] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        gc.collect()
+        matches.append(sum(1 for obj in gc.get_objects() if type(obj) is _Match))
+
+    router = URLRouter([path("a/<int:n>/", app)])
+    await router({"type": "websocket", "path": "/a/1/"}, no_receive, no_send)
+    assert matches == [0]
 
 
 async def test_url_router_no_match_raises_no_route_found() -> None:

@@ -12,7 +12,9 @@ import importlib.metadata
 import inspect
 import logging
 import weakref
+from collections import deque
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from daphne.cli import CommandLineInterface as DaphneCommandLineInterface
@@ -42,6 +44,7 @@ reactor: Any = installed_reactor
 
 __all__ = [
     "EXIT_ABANDONED",
+    "ApplicationQueue",
     "CommandLineInterface",
     "GracefulServer",
     "close_websockets",
@@ -67,10 +70,12 @@ SUPPORTED_DAPHNE = ((4, 2, 2), (4, 3))
 
 They depend on daphne's private layout (each connection's details dict in
 ``Server.connections``, holding its ``"application_instance"``; the
-``http_factory`` and ``ws_factory`` attributes ``run()`` sets) and on
-Autobahn's websocket states. This is the one place that says which daphne
-that layout is known for; raise the bound after running the fault tests
-(``tests/faults``) against a new daphne.
+``http_factory`` and ``ws_factory`` attributes ``run()`` sets; its protocols
+use the queue ``create_application`` returns only through
+``put_nowait`` and ``if queue:``) and on Autobahn's websocket states.
+This is the one place that says which daphne that layout is known for;
+raise the bound after running the fault tests (``tests/faults``) against a
+new daphne.
 """
 
 
@@ -127,6 +132,10 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
     read what was sent before) Autobahn raises ``Disconnected: Attempt to
     send on a closed protocol`` into the application, which then logs an
     ERROR traceback twice.
+
+    Each application instance receives from an :class:`ApplicationQueue`
+    rather than the ``asyncio.Queue`` daphne gives it, which is most of the
+    memory an idle connection holds beyond its socket and protocol.
 
     Connections get the :attr:`limits` Django's settings ask for: a deadline
     for the request head, a bound on what a websocket's client leaves
@@ -213,6 +222,28 @@ class GracefulServer(DaphneServer):  # type: ignore[misc]  # daphne is untyped
             return
         await super().handle_reply(protocol, message)
 
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        """Start an application instance for ``protocol``; return its queue.
+
+        What daphne's method does, with an :class:`ApplicationQueue` for the
+        messages the protocol passes to the instance instead of an
+        ``asyncio.Queue``.
+        """
+        if not self.workarounds:
+            return super().create_application(protocol, scope)
+        details = self.connections[protocol]
+        if "application_instance" in details:
+            raise RuntimeError(f"{protocol!r} already has an application instance")
+        queue = ApplicationQueue()
+        scope.setdefault("asgi", {"version": "3.0"})
+        instance = self.application(
+            scope=scope,
+            receive=queue.get,
+            send=partial(self.handle_reply, protocol),
+        )
+        details["application_instance"] = asyncio.ensure_future(instance)
+        return queue
+
     def kill_all_applications(self) -> Any:
         """Stop the applications, close the websockets; the reactor waits."""
         if not self.workarounds:
@@ -244,6 +275,76 @@ class CommandLineInterface(DaphneCommandLineInterface):  # type: ignore[misc]
             default="daphne",
             help="the server to run (uvicorn: see --server uvicorn --help)",
         )
+
+
+class ApplicationQueue:
+    """The messages a protocol passes to its application instance, in order.
+
+    What ``asyncio.Queue`` does for daphne, in a fraction of its memory:
+    an idle connection holds this object and its one waiting getter, where
+    an empty ``asyncio.Queue`` holds four deques and an ``Event``. Unbounded,
+    as daphne's queue is. Daphne's protocols call :meth:`put_nowait` from
+    Twisted callbacks, which run on the asyncio loop the applications run on
+    (daphne installs Twisted's asyncio reactor on it), so a put wakes a
+    getter directly.
+
+    Like ``asyncio.Queue.get``, a cancelled :meth:`get` takes nothing: the
+    message it was woken for stays first in line, and the next getter is
+    woken for it. The queue is always true (it has no ``len``): daphne tests
+    whether a protocol has one with ``if queue:``.
+    """
+
+    __slots__ = ("_getters", "_items")
+
+    def __init__(self) -> None:
+        # Created on the first put and dropped when emptied: an idle
+        # connection holds no deque.
+        self._items: deque[Any] | None = None
+        # Rarely more than one: an application awaits one receive at a time.
+        self._getters: list[asyncio.Future[None]] = []
+
+    def qsize(self) -> int:
+        """Return how many messages wait to be received."""
+        return 0 if self._items is None else len(self._items)
+
+    def empty(self) -> bool:
+        """Return whether no message waits to be received."""
+        return self._items is None
+
+    def put_nowait(self, item: Any) -> None:
+        """Add ``item`` at the end of the queue and wake the first getter."""
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        self._wake_next()
+
+    async def get(self) -> Any:
+        """Remove and return the first message, waiting for one if need be."""
+        while self._items is None:
+            getter = asyncio.get_running_loop().create_future()
+            self._getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                if getter in self._getters:
+                    self._getters.remove(getter)
+                elif not getter.cancelled() and self._items is not None:
+                    # Woken for a message it will not take: pass it on.
+                    self._wake_next()
+                raise
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None
+        return item
+
+    def _wake_next(self) -> None:
+        getters = self._getters
+        while getters:
+            getter = getters.pop(0)
+            if not getter.done():
+                getter.set_result(None)
+                return
 
 
 async def close_websockets(protocols: Iterable[Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tomllib
 from pathlib import Path
@@ -13,7 +14,11 @@ from daphne.server import Server as DaphneServer
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
 from channels_lite._server import daphne as _daphne
-from channels_lite._server.daphne import GracefulServer, close_websockets
+from channels_lite._server.daphne import (
+    ApplicationQueue,
+    GracefulServer,
+    close_websockets,
+)
 from channels_lite._server.limits import BoundedWebSocketProtocol, LimitedHTTPFactory
 from channels_lite.types import Receive, Scope, Send
 
@@ -198,3 +203,74 @@ async def test_unknown_daphne_serves_as_plain_daphne_after_one_warning(
     assert server.ws_factory.protocol is WebSocketProtocol
     assert replies == [message]
     assert server.kill_all_applications() == "plain"
+
+
+async def test_application_queue_keeps_order_whether_or_not_a_getter_waits() -> None:
+    queue = ApplicationQueue()
+    waiting = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    for item in range(4):
+        queue.put_nowait(item)
+    assert queue.qsize() == 4
+    assert [await waiting] + [await queue.get() for _ in range(3)] == [0, 1, 2, 3]
+    assert queue.empty()
+
+
+async def test_a_cancelled_get_leaves_its_message_to_the_next_getter() -> None:
+    queue = ApplicationQueue()
+    first = asyncio.ensure_future(queue.get())
+    second = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait("only")
+    # Woken, then cancelled before it could take the message.
+    first.cancel()
+    async with asyncio.timeout(5):
+        assert await second == "only"
+    assert first.cancelled()
+    assert queue.empty()
+
+
+async def test_a_woken_get_cancelled_alone_leaves_the_message_queued() -> None:
+    queue = ApplicationQueue()
+    getter = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait("kept")
+    getter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await getter
+    assert queue.qsize() == 1
+    assert await queue.get() == "kept"
+
+
+def test_an_empty_application_queue_is_true() -> None:
+    # Daphne's HTTP protocol sends http.disconnect only "if queue:".
+    assert ApplicationQueue()
+
+
+async def test_applications_receive_from_an_application_queue() -> None:
+    received: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        received.append(scope["asgi"])
+        received.append(await receive())
+
+    server = GracefulServer(application=app, endpoints=["tcp:port=0"])
+    protocol = object()
+    server.connections = {protocol: {}}  # as run() and the protocol would
+    queue = server.create_application(protocol, {"type": "websocket"})
+    assert type(queue) is ApplicationQueue
+    queue.put_nowait({"type": "websocket.connect"})
+    async with asyncio.timeout(5):
+        await server.connections[protocol]["application_instance"]
+    assert received == [{"version": "3.0"}, {"type": "websocket.connect"}]
+    with pytest.raises(RuntimeError, match="already has an application instance"):
+        server.create_application(protocol, {"type": "websocket"})
+
+
+async def test_unknown_daphne_gives_applications_its_own_queue() -> None:
+    server = GracefulServer(application=_app, endpoints=["tcp:port=0"])
+    server.workarounds = False
+    protocol = object()
+    server.connections = {protocol: {}}  # as run() and the protocol would
+    assert type(server.create_application(protocol, {"type": "http"})) is asyncio.Queue
+    await server.connections[protocol]["application_instance"]
