@@ -251,17 +251,27 @@ class Inbox:
         with self._lock:
             others = list(self._reports)
         packed, report = self._begin_report()
+        if packed:
+            # The hand-overs are taken: the call runs in a task of its own so
+            # that a cancelled caller (a send given up) does not drop it, or
+            # Redis would count those messages against capacity for good.
+            await asyncio.shield(
+                asyncio.ensure_future(self._report(shard, keys, packed, report))
+            )
+        for other in others:
+            await asyncio.wrap_future(other)
+        return bool(packed or others)
+
+    async def _report(
+        self, shard: Shard, keys: Keys, packed: str, report: Future[None] | None
+    ) -> None:
         try:
-            if packed:
-                await shard.run("ack", [keys.counts(self.queue)], [packed])
+            await shard.run("ack", [keys.counts(self.queue)], [packed])
         except ChannelLayerUnavailable:
             # Redis lost or restarted: its counts are gone with it.
             logger.debug("Could not report hand-overs: %s", packed)
         finally:
             self._end_report(report)
-        for other in others:
-            await asyncio.wrap_future(other)
-        return bool(packed or others)
 
     async def flush_acks(self, shard: Shard, keys: Keys) -> None:
         """Report the hand-overs the drain task has not carried (a task)."""

@@ -187,3 +187,33 @@ async def test_ack_forgets_thousands_of_channels_in_one_call(
     await shard.run("ack", [counts], [pack_counts(taken)])
     left = await shard.client.hgetall(counts)
     assert left == {s.encode(): b"1" for s, n in taken.items() if n == 1}
+
+
+async def test_a_cancelled_report_still_reaches_redis(
+    make_layer: LayerFactory,
+) -> None:
+    # A sender that finds a channel of this process full reports its
+    # hand-overs; cancelled while that report waits for its pipeline, it
+    # must not take them with it, or the channel stays full for good.
+    layer = make_layer(capacity=1)
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "m", "n": 0})
+    async with asyncio.timeout(TIMEOUT):
+        assert await layer.receive(channel) == {"type": "m", "n": 0}
+    (inbox,) = layer._inboxes.values()
+    queue = layer.non_local_name(channel)
+    shard = layer._shard(layer._clients.current(), queue)
+    report = asyncio.ensure_future(inbox.report_acks(shard, layer.keys))
+    # One turn: the report takes the hand-over and queues its call, whose
+    # pipeline goes out on the next turn, after the cancellation.
+    await asyncio.sleep(0)
+    report.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await report
+    # A report waits for those in flight: after it, Redis has them all.
+    async with asyncio.timeout(TIMEOUT):
+        await inbox.report_acks(shard, layer.keys)
+    assert isinstance(shard, StandaloneShard)
+    suffix = channel[len(queue) :]
+    assert not await shard.client.hexists(layer.keys.counts(queue), suffix)
+    await layer.send(channel, {"type": "m", "n": 1})
