@@ -28,6 +28,8 @@ from concurrent.futures import Future
 from time import monotonic
 from typing import Any
 
+from redis.backoff import ExponentialBackoff
+
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers._mailbox import Mailbox
 from channels_lite.layers.redis._shards import Shard, stop_if_cancelled
@@ -43,6 +45,9 @@ _SWEEP_INTERVAL = 1.0
 # How long hand-overs may wait for the drain task to carry them to Redis
 # before the ack task reports them on a round trip of its own.
 _ACK_DELAY = 0.002
+# Pauses between drain attempts while Redis is unreachable: 0.1 s doubling
+# to 1 s.
+_DRAIN_BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 
 
 class _Mailbox(Mailbox[tuple[float, bytes]]):
@@ -297,13 +302,13 @@ class Inbox:
     ) -> None:
         """Move entries from Redis into mailboxes until cancelled (a task)."""
         key, counts = keys.queue(self.queue), keys.counts(self.queue)
-        delay, failing, next_sweep = 0.1, False, monotonic() + _SWEEP_INTERVAL
+        failures, next_sweep = 0, monotonic() + _SWEEP_INTERVAL
         while True:
             stop_if_cancelled()
             try:
                 server_now, entries = await self._pop_batch(shard, [key, counts])
-                if failing:
-                    failing, delay = False, 0.1
+                if failures:
+                    failures = 0
                     logger.warning("Redis at %s is back", shard.config.label)
                     on_recover()
                 if entries:
@@ -314,8 +319,7 @@ class Inbox:
                 if len(entries) < BATCH:
                     await shard.wait_for_entry(key)
             except ChannelLayerUnavailable as exc:
-                if not failing:
+                if not failures:
                     logger.warning("Receiving on %s paused: %s", self.queue, exc)
-                failing = True
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                await asyncio.sleep(_DRAIN_BACKOFF.compute(failures))
+                failures += 1

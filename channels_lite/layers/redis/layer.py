@@ -421,6 +421,11 @@ class RedisChannelLayer(BaseChannelLayer):
         args = [self.keys.root, body, int(self.expiry * 1000), self.capacity]
         state = self._clients.current()
         await self._recover(state)
+        # Members in this process may only look full: Redis counts what their
+        # consumers took until the hand-over is reported (see send). Report
+        # it first, so a member that kept up is never dropped for it.
+        for queue, inbox in list(self._inboxes.items()):
+            await inbox.report_acks(self._shard(state, queue), self.keys)
         results = await asyncio.gather(
             *(shard.run("group_send", keys, args) for shard in state.shards),
             return_exceptions=True,
