@@ -7,6 +7,7 @@ import signal
 from collections.abc import Callable
 
 import pytest
+import redis.asyncio
 
 from channels_lite.layers.redis import RedisChannelLayer
 from tests.management.conftest import Command
@@ -95,6 +96,9 @@ async def test_runworker_over_redis_leaves_untaken_messages_in_redis(
         for number in range(4):
             await layer.send("slow", {"type": "slow", "n": number})
         await asyncio.to_thread(worker.wait_for_output, "started 0")
+        # The worker takes one message ahead of its busy consumer; on a
+        # loaded machine that can lag the first one's start.
+        await wait_for_length(redis_url, layer.keys.queue("slow"), 2)
         worker.signal(signal.SIGTERM)
         await asyncio.to_thread(worker.wait_for_output, "Worker shutting down")
         worker.signal(signal.SIGUSR1)
@@ -109,3 +113,16 @@ async def test_runworker_over_redis_leaves_untaken_messages_in_redis(
     assert "finished 1" in output
     assert "started 2" not in output
     assert left == [2, 3]
+
+
+async def wait_for_length(redis_url: str, key: str, length: int) -> None:
+    """Wait (10 s at most) until the Redis list ``key`` has ``length`` entries."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        for _ in range(500):
+            if await client.llen(key) == length:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"{key} never held {length} entries")
+    finally:
+        await client.aclose()
