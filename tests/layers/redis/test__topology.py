@@ -184,3 +184,19 @@ async def test_unreachable_cluster_raises_channel_layer_unavailable(
         assert shard.failures == 1
     finally:
         await shard.aclose()
+
+
+async def test_a_closed_shard_refuses_calls_and_opens_no_connection(
+    shard: Shard,
+) -> None:
+    # A hand-over report or a pipeline that outlives its loop's state must
+    # not reopen connections that nothing would close again.
+    assert await shard.run("echo", ["k{a}"], ["before"]) == b"before"
+    await shard.aclose()
+    with pytest.raises(ChannelLayerUnavailable, match="closed"):
+        await shard.run("echo", ["k{a}"], ["after"])
+    with pytest.raises(ChannelLayerUnavailable, match="closed"):
+        await shard.run_many([("echo", ["k{a}"], ["after"])])
+    with pytest.raises(ChannelLayerUnavailable, match="closed"):
+        await shard.wait_for_entry("k{a}")
+    assert shard.failures == 0

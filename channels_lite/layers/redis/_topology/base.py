@@ -125,6 +125,10 @@ class Shard(abc.ABC):
         # restarted empty).
         self.failures = 0
         self.recovered = 0
+        # Set by aclose(). A task that outlived its loop state (a hand-over
+        # report or a pipeline finishing for a cancelled caller) must not
+        # reopen connections that nothing would close again.
+        self.closed = False
 
     @abc.abstractmethod
     async def run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -163,7 +167,15 @@ class Shard(abc.ABC):
 
     @contextlib.asynccontextmanager
     async def translate_errors(self) -> AsyncIterator[None]:
-        """Raise ChannelLayerUnavailable for connection failures inside."""
+        """Raise ChannelLayerUnavailable for connection failures inside.
+
+        A closed shard refuses at once (not counted as a failure).
+        """
+        if self.closed:
+            raise ChannelLayerUnavailable(
+                f"Redis at {self.config.label}: this event loop's connections"
+                " of the layer are closed"
+            )
         try:
             yield
         except self.unavailable_errors as exc:

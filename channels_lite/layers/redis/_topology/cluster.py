@@ -229,6 +229,7 @@ class ClusterShard(Shard):
 
     async def aclose(self) -> None:
         """Close both cluster clients."""
+        self.closed = True
         await self.client.aclose()
         await self.waiter.aclose()
 

@@ -146,6 +146,7 @@ class StandaloneShard(Shard):
 
     async def aclose(self) -> None:
         """Close both pools."""
+        self.closed = True
         await self.client.aclose(close_connection_pool=True)
         await self.waiter.aclose(close_connection_pool=True)
 
