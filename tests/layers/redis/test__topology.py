@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio import Redis
 
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis import RedisChannelLayer
@@ -200,3 +201,36 @@ async def test_a_closed_shard_refuses_calls_and_opens_no_connection(
     with pytest.raises(ChannelLayerUnavailable, match="closed"):
         await shard.wait_for_entry("k{a}")
     assert shard.failures == 0
+
+
+async def test_closing_waits_for_a_command_in_flight_and_leaves_no_connection(
+    redis_url: str,
+) -> None:
+    # A command whose pool was closed under it used to reconnect through its
+    # retry and put a live connection back into the closed pool, one that
+    # nothing closed again (a ResourceWarning once its loop was gone).
+    (config,) = parse_hosts([redis_url])
+    name = f"closing-{random.getrandbits(32)}"
+    built = connect(config, SCRIPTS, {"socket_timeout": 2.0, "client_name": name})
+    admin: Any = Redis.from_url(redis_url)
+    try:
+
+        async def in_flight() -> Any:
+            async with built.command():
+                return await built.client.blpop(["empty{a}"], 0.3)
+
+        task = asyncio.ensure_future(in_flight())
+        for _ in range(500):
+            if any(c["name"] == name for c in await admin.client_list()):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the command never reached Redis")
+        await built.aclose()
+
+        assert task.done()
+        assert task.result() is None
+        assert not [c for c in await admin.client_list() if c["name"] == name]
+    finally:
+        await built.aclose()
+        await admin.aclose()

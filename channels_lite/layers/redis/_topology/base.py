@@ -16,6 +16,7 @@ to re-add its group memberships to a Redis that may have restarted empty.
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeAlias
@@ -29,6 +30,7 @@ from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers.redis._hosts import HostConfig
 
 __all__ = [
+    "CLOSE_GRACE",
     "DEFAULT_CONNECTION_OPTIONS",
     "DEFAULT_MAX_CONNECTIONS",
     "UNAVAILABLE",
@@ -58,6 +60,10 @@ DEFAULT_MAX_CONNECTIONS = 50
 #: Blocking waits hold a connection each: one per process inbox and one per
 #: receive() on a normal channel.
 WAIT_CONNECTIONS = 10_000
+
+#: How long closing a shard waits for the commands in flight, in seconds
+#: (twice at most: before closing its pools and, if one still ran, after).
+CLOSE_GRACE = 2.0
 
 #: The errors that mean "Redis cannot be reached now".
 UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -129,6 +135,13 @@ class Shard(abc.ABC):
         # report or a pipeline finishing for a cancelled caller) must not
         # reopen connections that nothing would close again.
         self.closed = False
+        # Commands in flight, and the event aclose() waits on for none.
+        self._busy = 0
+        self._idle: asyncio.Event | None = None
+        # This host's command client and the client of its blocking waits
+        # (a redis-py ``Redis`` or ``RedisCluster``), set by the topology.
+        self.client: Any = None
+        self.waiter: Any = None
 
     @abc.abstractmethod
     async def run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -142,28 +155,77 @@ class Shard(abc.ABC):
         its place; connection failures raise for the whole batch.
         """
 
-    @abc.abstractmethod
     async def wait_for_entry(self, key: str) -> bool:
         """Wait up to :attr:`block_timeout` for the list ``key`` to hold an entry.
 
         The entry is left in place; a cancelled wait loses nothing.
         """
+        async with self.translate_errors():
+            # Moving a list's head onto its own head blocks like BLPOP but
+            # removes nothing, so a cancelled wait cannot lose a message.
+            # redis-py's stubs say int, but Redis takes fractional seconds.
+            timeout: Any = self.block_timeout
+            found = await self.waiter.blmove(key, key, timeout, "LEFT", "LEFT")
+        return found is not None
 
-    @abc.abstractmethod
     async def delete_matching(self, pattern: str) -> int:
-        """Delete every key matching the SCAN pattern ``pattern``."""
+        """Delete every key matching the SCAN pattern ``pattern`` (every master)."""
+        async with self.command():
+            return await delete_matching(self.client, pattern)
 
-    @abc.abstractmethod
     def pubsub(self) -> Any:
         """Return a new pub/sub connection to this host (redis-py's ``PubSub``).
 
         The pub/sub layer subscribes through it; on a cluster it also takes
         sharded subscriptions (``ssubscribe``).
         """
+        return self.client.pubsub()
+
+    async def aclose(self) -> None:
+        """Close this shard's connections once the commands in flight are done.
+
+        A command still running when its pool is closed would, through its
+        retry, open a new connection that nothing closes again (a
+        ResourceWarning once the loop is gone). So new calls are refused at
+        once, the calls in flight get a bounded time to finish (a hand-over
+        report or a pipeline finishing for a cancelled caller is then not
+        lost), and the pools are closed once more if one was still running.
+        Blocking waits are not waited for: they never retry, and closing
+        their pool ends them.
+        """
+        self.closed = True
+        await self._settle()
+        await self._close_clients()
+        if self._busy:
+            await self._settle()
+            await self._close_clients()
+
+    async def _settle(self) -> None:
+        """Wait, at most :data:`CLOSE_GRACE` seconds, until no command runs."""
+        if not self._busy:
+            return
+        idle = self._idle = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(idle.wait(), CLOSE_GRACE)
 
     @abc.abstractmethod
-    async def aclose(self) -> None:
-        """Close this shard's connections."""
+    async def _close_clients(self) -> None:
+        """Close every client and pool of this shard (may be called twice)."""
+
+    @contextlib.asynccontextmanager
+    async def command(self) -> AsyncIterator[None]:
+        """Run a command (not a blocking wait): refused once closed, awaited by close.
+
+        Connection failures inside become ChannelLayerUnavailable.
+        """
+        async with self.translate_errors():
+            self._busy += 1
+            try:
+                yield
+            finally:
+                self._busy -= 1
+                if not self._busy and self._idle is not None:
+                    self._idle.set()
 
     @contextlib.asynccontextmanager
     async def translate_errors(self) -> AsyncIterator[None]:

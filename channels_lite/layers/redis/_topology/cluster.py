@@ -58,7 +58,6 @@ from channels_lite.layers.redis._topology.base import (
     WAIT_CONNECTIONS,
     ScriptCall,
     Shard,
-    delete_matching,
     run_pipelined,
     run_script,
 )
@@ -141,7 +140,7 @@ class ClusterShard(Shard):
 
     async def run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """Run the layer script named ``script``, split per slot if it must be."""
-        async with self.translate_errors(), self._slots:
+        async with self.command(), self._slots:
             if script == "group_send":
                 return await self._group_send(keys, args)
             if script == "group_add":
@@ -159,7 +158,7 @@ class ClusterShard(Shard):
         """Run several one-slot script calls: one pipeline per node, in parallel."""
         if any(name in self.SPLIT_SCRIPTS for name, _, _ in calls):
             raise ValueError(f"run_many cannot split {sorted(self.SPLIT_SCRIPTS)}")
-        async with self.translate_errors(), self._slots:
+        async with self.command(), self._slots:
             return await self._pipelined(calls)
 
     async def _pipelined(self, calls: Sequence[ScriptCall]) -> list[Any]:
@@ -211,25 +210,8 @@ class ClusterShard(Shard):
         _raise_first_error(results)
         return [sum(r[0] for r in results), sum(r[1] for r in results)]
 
-    async def wait_for_entry(self, key: str) -> bool:
-        """Block on the list ``key`` (BLMOVE onto itself) up to the block timeout."""
-        async with self.translate_errors():
-            timeout: Any = self.block_timeout
-            found = await self.waiter.blmove(key, key, timeout, "LEFT", "LEFT")
-        return found is not None
-
-    async def delete_matching(self, pattern: str) -> int:
-        """Delete every key matching ``pattern`` on every master."""
-        async with self.translate_errors():
-            return await delete_matching(self.client, pattern)
-
-    def pubsub(self) -> Any:
-        """Return a new pub/sub connection from this shard's client."""
-        return self.client.pubsub()
-
-    async def aclose(self) -> None:
+    async def _close_clients(self) -> None:
         """Close both cluster clients."""
-        self.closed = True
         await self.client.aclose()
         await self.waiter.aclose()
 

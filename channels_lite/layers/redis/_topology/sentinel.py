@@ -49,8 +49,8 @@ class SentinelShard(StandaloneShard):
         client: Redis = self.sentinel.master_for(self.master_name, **options)
         return client
 
-    async def aclose(self) -> None:
+    async def _close_clients(self) -> None:
         """Close both pools and the connections to the Sentinels."""
-        await super().aclose()
+        await super()._close_clients()
         for sentinel in self.sentinel.sentinels:
             await sentinel.aclose()

@@ -26,7 +26,6 @@ from channels_lite.layers.redis._topology.base import (
     WAIT_CONNECTIONS,
     ScriptCall,
     Shard,
-    delete_matching,
     run_pipelined,
     run_script,
 )
@@ -94,7 +93,7 @@ class StandaloneShard(Shard):
 
     async def run_many(self, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run several script calls in one pipeline: one round trip."""
-        async with self.translate_errors():
+        async with self.command():
             if self._slots is None:
                 return await self._pipelined(calls)
             async with self._slots:
@@ -125,28 +124,8 @@ class StandaloneShard(Shard):
                     results[index] = result
         return results
 
-    async def wait_for_entry(self, key: str) -> bool:
-        """Block on the list ``key`` (BLMOVE onto itself) up to the block timeout."""
-        async with self.translate_errors():
-            # Moving a list's head onto its own head blocks like BLPOP but
-            # removes nothing, so a cancelled wait cannot lose a message.
-            # redis-py's stubs say int, but Redis takes fractional seconds.
-            timeout: Any = self.block_timeout
-            found = await self.waiter.blmove(key, key, timeout, "LEFT", "LEFT")
-        return found is not None
-
-    async def delete_matching(self, pattern: str) -> int:
-        """Delete every key matching ``pattern`` with SCAN and UNLINK."""
-        async with self.translate_errors():
-            return await delete_matching(self.client, pattern)
-
-    def pubsub(self) -> Any:
-        """Return a new pub/sub connection from this shard's client."""
-        return self.client.pubsub()
-
-    async def aclose(self) -> None:
+    async def _close_clients(self) -> None:
         """Close both pools."""
-        self.closed = True
         await self.client.aclose(close_connection_pool=True)
         await self.waiter.aclose(close_connection_pool=True)
 
