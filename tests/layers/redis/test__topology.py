@@ -77,7 +77,7 @@ async def shard(request: pytest.FixtureRequest) -> AsyncIterator[Shard]:
 
 async def _flush_scripts(shard: Shard) -> None:
     # A restarted or flushed server has forgotten every script.
-    client: Any = shard.client  # type: ignore[attr-defined]
+    client: Any = shard.client
     await client.script_flush()
 
 
