@@ -1,33 +1,36 @@
 """Channel layer workloads: point-to-point throughput and group fan-out.
 
-Each measurement builds a fresh layer in a fresh event loop, warms it up
-with one message (so Redis connection set-up is not timed), measures, and
-closes the layer. Messages carry a 64-byte payload. Capacities are raised so
-that neither implementation drops or refuses messages during a burst.
+The traffic itself (warm-up, send/receive shapes, fan-out) is in
+``_traffic.py``, shared with the pub/sub section; this module picks the
+layers and names the rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import redis
 
 from benchmarks._impls import Implementation
 from benchmarks._runner import Context, Workload
+from benchmarks._traffic import (
+    CAPACITY,
+    MESSAGE,
+    Measure,
+    concurrent,
+    group_send,
+    measured,
+    members,
+    send_then_receive,
+)
 
 __all__ = ["PAIRS", "group_workloads", "layer_workloads", "pairs_name"]
 
-PAYLOAD = b"x" * 64
-MESSAGE = {"type": "bench.message", "payload": PAYLOAD}
-CAPACITY = 1_000_000
 KINDS = {"memory": "in-memory", "redis": "Redis"}
-
-Measure = Callable[[Any, Context], Awaitable[float]]
 
 
 def _make_layer(impl: Implementation, kind: str, context: Context) -> Any:
@@ -40,58 +43,12 @@ def _make_layer(impl: Implementation, kind: str, context: Context) -> Any:
     return cls(hosts=[context.redis_url], capacity=CAPACITY, prefix="bench")
 
 
-async def _close(layer: Any) -> None:
-    for name in ("close_pools", "close"):
-        method = getattr(layer, name, None)
-        if method is not None:
-            await method()
-            return
-
-
-async def _measured(measure: Measure, layer: Any, context: Context) -> float:
-    try:
-        warm = await layer.new_channel()
-        await layer.send(warm, MESSAGE)
-        await layer.receive(warm)
-        return await measure(layer, context)
-    finally:
-        await _close(layer)
-
-
 def _runner(kind: str, measure: Measure) -> Callable[[Implementation, Context], float]:
     def run(impl: Implementation, context: Context) -> float:
         layer = _make_layer(impl, kind, context)
-        return asyncio.run(_measured(measure, layer, context))
+        return asyncio.run(measured(measure, layer, context))
 
     return run
-
-
-async def _send_then_receive(layer: Any, context: Context) -> float:
-    count = context.scale.layer_messages
-    started = time.perf_counter()
-    for _ in range(count):
-        await layer.send("bench.channel", MESSAGE)
-    for _ in range(count):
-        await layer.receive("bench.channel")
-    return count / (time.perf_counter() - started)
-
-
-async def _concurrent(layer: Any, context: Context, *, local: bool) -> float:
-    count = context.scale.layer_messages
-    channel = await layer.new_channel() if local else "bench.channel"
-
-    async def sender() -> None:
-        for _ in range(count):
-            await layer.send(channel, MESSAGE)
-
-    async def receiver() -> None:
-        for _ in range(count):
-            await layer.receive(channel)
-
-    started = time.perf_counter()
-    async with asyncio.timeout(600):
-        await asyncio.gather(sender(), receiver())
-    return count / (time.perf_counter() - started)
 
 
 async def _pairs(layer: Any, context: Context, *, pairs: int) -> float:
@@ -155,14 +112,17 @@ def _pairs_workloads() -> list[Workload]:
 def layer_workloads() -> list[Workload]:
     """Return the send/receive throughput workloads for both layer kinds."""
     shapes: list[tuple[str, Measure]] = [
-        ("send all, then receive all", _send_then_receive),
+        (
+            "send all, then receive all",
+            functools.partial(send_then_receive, local=False),
+        ),
         (
             "sender and receiver concurrently",
-            functools.partial(_concurrent, local=False),
+            functools.partial(concurrent, local=False),
         ),
         (
             "process-local channel, concurrently",
-            functools.partial(_concurrent, local=True),
+            functools.partial(concurrent, local=True),
         ),
     ]
     single = [
@@ -181,73 +141,12 @@ def layer_workloads() -> list[Workload]:
     return [*single, *_pairs_workloads()]
 
 
-async def _members(layer: Any, size: int) -> list[str]:
-    return [await layer.new_channel() for _ in range(size)]
-
-
 async def _group_add(layer: Any, context: Context, *, size: int) -> float:
-    channels = await _members(layer, size)
+    channels = await members(layer, size)
     started = time.perf_counter()
     for channel in channels:
         await layer.group_add("bench-group", channel)
     return (time.perf_counter() - started) * 1000
-
-
-class _Members:
-    """Receivers that loop like consumers: receive, count, receive again."""
-
-    def __init__(self, layer: Any, channels: list[str]) -> None:
-        self.layer = layer
-        self.channels = channels
-        self.pending = 0
-        self.done = asyncio.Event()
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def _receive_forever(self, channel: str) -> None:
-        while True:
-            await self.layer.receive(channel)
-            self.pending -= 1
-            if not self.pending:
-                self.done.set()
-
-    async def start(self) -> None:
-        self.tasks = [
-            asyncio.create_task(self._receive_forever(name)) for name in self.channels
-        ]
-        # Let every receiver start waiting before any clock starts.
-        for _ in range(3):
-            await asyncio.sleep(0)
-
-    async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-
-    async def fan_out(self, group: str) -> float:
-        """Return the ms from group_send until every member has received."""
-        self.pending = len(self.channels)
-        self.done.clear()
-        started = time.perf_counter()
-        await self.layer.group_send(group, MESSAGE)
-        async with asyncio.timeout(60):
-            await self.done.wait()
-        return (time.perf_counter() - started) * 1000
-
-
-async def _group_send(layer: Any, context: Context, *, size: int) -> float:
-    channels = await _members(layer, size)
-    for channel in channels:
-        await layer.group_add("bench-group", channel)
-    members = _Members(layer, channels)
-    await members.start()
-    try:
-        latencies = [
-            await members.fan_out("bench-group")
-            for _ in range(context.scale.group_sends)
-        ]
-    finally:
-        await members.stop()
-    return statistics.median(latencies)
 
 
 def _group_target(kind: str, size: int) -> float | None:
@@ -279,7 +178,7 @@ def group_workloads(sizes: tuple[int, ...]) -> list[Workload]:
                     name=f"{label}: group_send to {size:,}, until all receive",
                     unit="ms",
                     higher_is_better=False,
-                    run=_runner(kind, functools.partial(_group_send, size=size)),
+                    run=_runner(kind, functools.partial(group_send, size=size)),
                     needs=(kind,),
                     target=_group_target(kind, size),
                     plot=(label, size),

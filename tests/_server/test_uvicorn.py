@@ -134,6 +134,82 @@ def test_command_line_defaults_are_daphnes() -> None:
     assert (config.ws_ping_interval, config.ws_ping_timeout) == (20, 30)
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        pytest.param(
+            ["a:b"],
+            {
+                "server": "uvicorn",
+                "port": 8000,
+                "host": "127.0.0.1",
+                "unix_socket": None,
+                "fd": None,
+                "verbosity": 1,
+                "log_fmt": "%(asctime)-15s %(levelname)-8s %(message)s",
+                "ping_interval": 20,
+                "ping_timeout": 30,
+                "websocket_max_message_size": 1024 * 1024,
+                "application_close_timeout": 10,
+                "root_path": "",
+                "proxy_headers": False,
+                "forwarded_allow_ips": None,
+                "limit_concurrency": None,
+                "timeout_keep_alive": 5,
+                "no_server_name": False,
+                "application": "a:b",
+            },
+            id="defaults",
+        ),
+        pytest.param(
+            [
+                "--server=daphne",
+                "-p=1",
+                "-b=::1",
+                "-u=/s",
+                "--fd=3",
+                "-v=3",
+                "--log-fmt=%(message)s",
+                "--ping-interval=0.5",
+                "--ping-timeout=1.5",
+                "--websocket-max-message-size=9",
+                "--application-close-timeout=4",
+                "--root-path=/r",
+                "--proxy-headers",
+                "--forwarded-allow-ips=*",
+                "--limit-concurrency=6",
+                "--timeout-keep-alive=2",
+                "--no-server-name",
+                "m:app",
+            ],
+            {
+                "server": "daphne",
+                "port": 1,
+                "host": "::1",
+                "unix_socket": "/s",
+                "fd": 3,
+                "verbosity": 3,
+                "log_fmt": "%(message)s",
+                "ping_interval": 0.5,
+                "ping_timeout": 1.5,
+                "websocket_max_message_size": 9,
+                "application_close_timeout": 4,
+                "root_path": "/r",
+                "proxy_headers": True,
+                "forwarded_allow_ips": "*",
+                "limit_concurrency": 6,
+                "timeout_keep_alive": 2,
+                "no_server_name": True,
+                "application": "m:app",
+            },
+            id="every-option",
+        ),
+    ],
+)
+def test_command_line_parses_to(argv: list[str], expected: dict[str, Any]) -> None:
+    assert vars(uvicorn_cli.parser().parse_args(argv)) == expected
+
+
 def test_command_line_refuses_daphne_only_options() -> None:
     with pytest.raises(SystemExit):
         uvicorn_cli.parser().parse_args(["--proxy-headers-host", "X-Real-IP", "a:b"])

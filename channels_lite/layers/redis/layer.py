@@ -15,32 +15,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from redis.backoff import ExponentialBackoff
 
-from channels_lite.exceptions import (
-    ChannelFull,
-    ChannelLayerUnavailable,
-    ForeignChannelError,
-)
-from channels_lite.layers.base import BaseChannelLayer
+from channels_lite.exceptions import ChannelFull, ChannelLayerUnavailable
 from channels_lite.layers.redis import _wire
-from channels_lite.layers.redis._hosts import ShardRing, parse_hosts
+from channels_lite.layers.redis._common import RedisLayerBase
 from channels_lite.layers.redis._inbox import Inbox
 from channels_lite.layers.redis._presence import RedisPresenceStore
 from channels_lite.layers.redis._shards import (
-    LoopClients,
     LoopState,
     Shard,
     stop_if_cancelled,
 )
-from channels_lite.layers.redis.crypto import FernetEncryptor
-from channels_lite.layers.redis.serializers import load_serializer
 
 if TYPE_CHECKING:
     from channels_lite.presence import PresenceStore
@@ -59,7 +50,7 @@ _SCALARS = frozenset({str, bytes, int, float, bool, type(None)})
 _RECEIVE_BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 
 
-class RedisChannelLayer(BaseChannelLayer):
+class RedisChannelLayer(RedisLayerBase):
     """Carry channel messages and groups through one or more Redis servers.
 
     Options (the ``CONFIG`` of a ``CHANNEL_LAYERS`` entry), compatible with
@@ -100,6 +91,7 @@ class RedisChannelLayer(BaseChannelLayer):
     """
 
     extensions: ClassVar[list[str]] = ["groups", "flush"]
+    _logger = logger
 
     def __init__(
         self,
@@ -116,29 +108,22 @@ class RedisChannelLayer(BaseChannelLayer):
         member_timeout: float = 30,
     ) -> None:
         super().__init__(
-            expiry=expiry, capacity=capacity, channel_capacity=channel_capacity
+            hosts=hosts,
+            prefix=prefix,
+            expiry=expiry,
+            group_expiry=group_expiry,
+            capacity=capacity,
+            channel_capacity=channel_capacity,
+            symmetric_encryption_keys=symmetric_encryption_keys,
+            serializer_format=serializer_format,
+            scripts=_wire.SCRIPTS,
         )
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a str, not {prefix!r}")
-        self.prefix = prefix
-        self.group_expiry = group_expiry
         if not member_timeout > 0:
             raise ValueError(
                 f"member_timeout must be a positive number, not {member_timeout!r}"
             )
         self.member_timeout = member_timeout
-        self.hosts = parse_hosts(hosts)
-        self.ring = ShardRing([host.ident for host in self.hosts])
         self.keys = _wire.Keys(prefix)
-        self.serializer = load_serializer(serializer_format, expiry=expiry)
-        self.crypter = (
-            FernetEncryptor(symmetric_encryption_keys, ttl=int(expiry) + 10)
-            if symmetric_encryption_keys
-            else None
-        )
-        self.client_prefix = secrets.token_hex(6)
-        self.stats: Counter[str] = Counter()
-        self._clients = LoopClients(self.hosts, _wire.SCRIPTS)
         self._inboxes: dict[str, Inbox] = {}
         self._drainers: dict[str, LoopState] = {}
         # This process's channels: channel -> groups, and when the channel
@@ -147,7 +132,6 @@ class RedisChannelLayer(BaseChannelLayer):
         self._alive_at: dict[str, float] = {}
         # The channels whose consumer is running (hold_channel).
         self._held: set[str] = set()
-        self._own_queue_end = f".{self.client_prefix}!"
         # Channel -> its inbox queue ("" for a normal channel), for names
         # receive() accepted before.
         self._receivable: dict[str, str] = {}
@@ -155,20 +139,6 @@ class RedisChannelLayer(BaseChannelLayer):
         # message (never handed out itself: receivers get copies).
         self._shared: tuple[bytes, dict[str, Any]] | None = None
         self._presence = RedisPresenceStore(self)
-
-    def __repr__(self) -> str:
-        hosts = ", ".join(host.label for host in self.hosts)
-        return f"{type(self).__name__}(hosts=[{hosts}], prefix={self.prefix!r})"
-
-    # Encoding
-
-    def _encode(self, message: object) -> bytes:
-        self.require_valid_message(message)
-        body = self.serializer.dumps(message)  # type: ignore[arg-type]
-        return self.crypter.encrypt(body) if self.crypter else body
-
-    def _decrypt(self, body: bytes) -> bytes | None:
-        return self.crypter.decrypt(body) if self.crypter else body
 
     def _shard(self, state: LoopState, name: str) -> Shard:
         return state.shards[self.ring.index(name)]
@@ -228,13 +198,7 @@ class RedisChannelLayer(BaseChannelLayer):
     def _check_receivable(self, channel: str) -> str:
         """Validate ``channel`` for receive; return its inbox queue or ``""``."""
         self.require_valid_channel_name(channel)
-        queue = ""
-        if "!" in channel:
-            queue = self.non_local_name(channel)
-            # Its messages go to another process: reading them here would
-            # block, or steal them.
-            if not queue.endswith(self._own_queue_end):
-                raise ForeignChannelError(channel)
+        queue = self._own_queue(channel) if "!" in channel else ""
         if len(self._receivable) >= _CHECKED_NAMES:
             self._receivable.clear()
         self._receivable[channel] = queue
@@ -277,8 +241,7 @@ class RedisChannelLayer(BaseChannelLayer):
             plain = self._decrypt(_wire.parse_entry(entry)[2])
             if plain is not None:
                 return plain
-            self.stats["undecryptable"] += 1
-            logger.warning("Dropped a message on %s that no key decrypts", channel)
+            self._undecryptable(channel)
 
     async def _pop(self, shard: Shard, key: str) -> bytes | None:
         """Pop the next entry of a normal channel; a cancelled call loses nothing.
@@ -300,10 +263,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         """Return a new process-local channel name that this process receives."""
-        stem = prefix if prefix.endswith(".") else f"{prefix}."
-        name = f"{stem}{self.client_prefix}!{secrets.token_hex(8)}"
-        self.require_valid_channel_name(name)
-        return name
+        return self._new_name(prefix)
 
     def _inbox(self, queue: str) -> Inbox:
         """Return the inbox of ``queue``, making sure a task drains it."""
@@ -327,9 +287,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
     async def flush(self) -> None:
         """Delete every key of this layer's prefix (SCAN, never KEYS)."""
-        state = self._clients.current()
-        for shard in state.shards:
-            await shard.delete_matching(self.keys.scan_pattern())
+        await self._delete_keys(self.keys.scan_pattern())
         for inbox in self._inboxes.values():
             inbox.clear()
         self._memberships.clear()
@@ -431,16 +389,7 @@ class RedisChannelLayer(BaseChannelLayer):
             return_exceptions=True,
         )
         dropped = sum(r[1] for r in results if not isinstance(r, BaseException))
-        if dropped:
-            self.stats["group_send_dropped"] += dropped
-            logger.warning(
-                "group_send to %r: %d member(s) at capacity missed the message",
-                group,
-                dropped,
-            )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        self._group_send_done(group, dropped, results)
 
     # Membership renewal
 

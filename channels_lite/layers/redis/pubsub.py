@@ -25,23 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypeAlias
 
-from channels_lite.exceptions import (
-    ChannelFull,
-    ChannelLayerUnavailable,
-    ForeignChannelError,
-)
-from channels_lite.layers.base import BaseChannelLayer
-from channels_lite.layers.redis._hosts import ShardRing, parse_hosts
-from channels_lite.layers.redis._shards import (
-    LoopClients,
-    LoopState,
-    stop_if_cancelled,
-)
+from channels_lite.exceptions import ChannelFull, ChannelLayerUnavailable
+from channels_lite.layers.redis._common import RedisLayerBase
+from channels_lite.layers.redis._shards import LoopState, stop_if_cancelled
 from channels_lite.layers.redis._subscriber import Subscriber, verbs_for
 from channels_lite.layers.redis._topology import Shard
 from channels_lite.layers.redis._wire import (
@@ -49,8 +38,6 @@ from channels_lite.layers.redis._wire import (
     PUBSUB_SCRIPTS,
     PubSubKeys,
 )
-from channels_lite.layers.redis.crypto import FernetEncryptor
-from channels_lite.layers.redis.serializers import load_serializer
 
 __all__ = ["RedisPubSubChannelLayer"]
 
@@ -65,7 +52,7 @@ _Item: TypeAlias = "bytes | dict[str, Any]"
 _Route: TypeAlias = tuple[str, str, int]
 
 
-class RedisPubSubChannelLayer(BaseChannelLayer):
+class RedisPubSubChannelLayer(RedisLayerBase):
     """Carry channel messages and groups with Redis PUBLISH and SUBSCRIBE.
 
     Options (the ``CONFIG`` of a ``CHANNEL_LAYERS`` entry), compatible with
@@ -93,6 +80,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
     """
 
     extensions: ClassVar[list[str]] = ["groups", "flush"]
+    _logger = logger
 
     def __init__(
         self,
@@ -109,26 +97,19 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         on_reconnect: str | None = None,
     ) -> None:
         super().__init__(
-            expiry=expiry, capacity=capacity, channel_capacity=channel_capacity
+            hosts=hosts,
+            prefix=prefix,
+            expiry=expiry,
+            group_expiry=group_expiry,
+            capacity=capacity,
+            channel_capacity=channel_capacity,
+            symmetric_encryption_keys=symmetric_encryption_keys,
+            serializer_format=serializer_format,
+            scripts=PUBSUB_SCRIPTS,
         )
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a str, not {prefix!r}")
-        self.prefix = prefix
-        self.group_expiry = group_expiry
         self.on_disconnect = on_disconnect
         self.on_reconnect = on_reconnect
-        self.hosts = parse_hosts(hosts)
-        self.ring = ShardRing([host.ident for host in self.hosts])
         self.names = PubSubKeys(prefix)
-        self.serializer = load_serializer(serializer_format, expiry=expiry)
-        self.crypter = (
-            FernetEncryptor(symmetric_encryption_keys, ttl=int(expiry) + 10)
-            if symmetric_encryption_keys
-            else None
-        )
-        self.client_prefix = secrets.token_hex(6)
-        self.stats: Counter[str] = Counter()
-        self._clients = LoopClients(self.hosts, PUBSUB_SCRIPTS)
         self._subscribers: dict[LoopState, list[Subscriber]] = {}
         # Redis pub/sub name -> what it carries.
         self._routes: dict[str, _Route] = {}
@@ -141,17 +122,11 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         self._bells: dict[str, asyncio.Event] = {}
         self._full: set[str] = set()
 
-    def __repr__(self) -> str:
-        hosts = ", ".join(host.label for host in self.hosts)
-        return f"{type(self).__name__}(hosts=[{hosts}], prefix={self.prefix!r})"
-
     # Encoding
 
     def serialize(self, message: dict[str, Any]) -> bytes:
         """Return ``message`` as the bytes sent through Redis."""
-        self.require_valid_message(message)
-        body = self.serializer.dumps(message)
-        return self.crypter.encrypt(body) if self.crypter else body
+        return self._encode(message)
 
     def deserialize(self, data: bytes) -> dict[str, Any]:
         """Return the message in ``data``; ValueError if no key decrypts it."""
@@ -160,16 +135,12 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             raise ValueError("No key of symmetric_encryption_keys decrypts it")
         return self.serializer.loads(plain)
 
-    def _decrypt(self, data: bytes) -> bytes | None:
-        return self.crypter.decrypt(data) if self.crypter else data
-
     def _decode(self, item: _Item, channel: str) -> dict[str, Any] | None:
         if isinstance(item, dict):
             return item
         plain = self._decrypt(item)
         if plain is None:
-            self.stats["undecryptable"] += 1
-            logger.warning("Dropped a message on %s that no key decrypts", channel)
+            self._undecryptable(channel)
             return None
         return self.serializer.loads(plain)
 
@@ -289,9 +260,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         """Return a new process-local channel name, subscribed to already."""
-        stem = prefix if prefix.endswith(".") else f"{prefix}."
-        name = f"{stem}{self.client_prefix}!{secrets.token_hex(8)}"
-        self.require_valid_channel_name(name)
+        name = self._new_name(prefix)
         await self._open(name)
         return name
 
@@ -339,9 +308,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             self.require_valid_channel_name(channel)
             if "!" not in channel:
                 return await self._receive_normal(channel)
-            # Its messages go to the instance that made it.
-            if not self.non_local_name(channel).endswith(f".{self.client_prefix}!"):
-                raise ForeignChannelError(channel)
+            self._own_queue(channel)
             queue = await self._open(channel)
         while True:
             if queue.empty():
@@ -475,24 +442,13 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             return_exceptions=True,
         )
         dropped = sum(1 for result in results if result is False)
-        if dropped:
-            self.stats["group_send_dropped"] += dropped
-            logger.warning(
-                "group_send to %r: %d member(s) at capacity missed the message",
-                group,
-                dropped,
-            )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        self._group_send_done(group, dropped, results)
 
     # Flush extension and closing
 
     async def flush(self) -> None:
         """Delete this layer's Redis keys and drop its groups and queued messages."""
-        state = self._clients.current()
-        for shard in state.shards:
-            await shard.delete_matching(self.names.scan_pattern())
+        await self._delete_keys(self.names.scan_pattern())
         groups = {self.names.group(g): self.ring.index(g) for g in self._groups}
         self._groups.clear()
         self._memberships.clear()
