@@ -73,6 +73,29 @@ def write_reference_pages(app: Sphinx) -> None:
             stale.unlink()
 
 
+def _private(cls: type) -> bool:
+    parts = [*cls.__module__.split("."), cls.__name__]
+    return any(part.startswith("_") for part in parts)
+
+
+def public_bases(
+    app: Sphinx, name: str, obj: object, options: object, bases: list[type]
+) -> None:
+    """Show a private base class as the nearest public class it builds on.
+
+    "Bases: RedisLayerBase" would send a reader to a class the reference
+    does not document; what it promises is its public ancestor's API.
+    """
+    shown: list[type] = []
+    for base in bases:
+        if isinstance(base, type) and _private(base):
+            base = next((c for c in base.__mro__[1:] if not _private(c)), object)
+        if base not in shown:
+            shown.append(base)
+    bases[:] = shown
+
+
 def setup(app: Sphinx) -> None:
     """Generate the per-module reference pages before Sphinx reads the sources."""
     app.connect("builder-inited", write_reference_pages)
+    app.connect("autodoc-process-bases", public_bases)
