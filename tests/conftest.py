@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from asgiref.sync import SyncToAsync
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from pytest_django import Settings
 
 from channels_lite.layers import InMemoryChannelLayer, get_channel_layer
@@ -13,6 +18,29 @@ pytest_plugins = [
     "tests._redis_cluster",
     "tests._wheel",
 ]
+
+
+@pytest.fixture(autouse=True)
+def close_connections_of_the_sync_thread() -> Iterator[None]:
+    """Close the database connections a test left in asgiref's sync thread.
+
+    ``sync_to_async`` runs code in one thread shared by every test, and the
+    test database is in-memory SQLite, whose connections Django never closes
+    (``close()`` keeps them, or the database would vanish). A connection a
+    database test opened there would outlive the test; the next consumer
+    outside a communicator that closes old connections in that thread (every
+    dispatch, as in Channels) asks it for its autocommit state, which a test
+    without database access may not do (pytest-django raises). The main
+    thread's connection keeps the in-memory database alive.
+    """
+    yield
+    SyncToAsync.single_thread_executor.submit(_close_for_good).result(30)
+
+
+def _close_for_good() -> None:
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            BaseDatabaseWrapper.close(connection)
 
 
 @pytest.fixture
