@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
+import secrets
 import signal
 import subprocess
 from collections import Counter
@@ -46,7 +46,9 @@ class Servers:
 
     def __init__(self, root: Path, redis_url: str, options: dict[str, Any]) -> None:
         self.root = root
-        self.prefix = f"members-{len(os.listdir(root))}"
+        # Unique across the session: every test shares one Redis, and a
+        # room key left by an earlier test must not add members to this one.
+        self.prefix = f"members-{secrets.token_hex(6)}"
         config = root / self.prefix
         config.mkdir()
         layer = {"hosts": [redis_url], "prefix": self.prefix, **options}
