@@ -28,11 +28,13 @@ from concurrent.futures import Future
 from time import monotonic
 from typing import Any
 
-from redis.backoff import ExponentialBackoff
-
 from channels_lite.exceptions import ChannelLayerUnavailable
 from channels_lite.layers._mailbox import Mailbox
-from channels_lite.layers.redis._shards import Shard, stop_if_cancelled
+from channels_lite.layers.redis._shards import (
+    UNAVAILABLE_BACKOFF,
+    Shard,
+    stop_if_cancelled,
+)
 from channels_lite.layers.redis._wire import Keys, pack_counts, parse_entry
 
 __all__ = ["BATCH", "Inbox"]
@@ -45,9 +47,6 @@ _SWEEP_INTERVAL = 1.0
 # How long hand-overs may wait for the drain task to carry them to Redis
 # before the ack task reports them on a round trip of its own.
 _ACK_DELAY = 0.002
-# Pauses between drain attempts while Redis is unreachable: 0.1 s doubling
-# to 1 s.
-_DRAIN_BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 
 
 class _Mailbox(Mailbox[tuple[float, bytes]]):
@@ -321,5 +320,5 @@ class Inbox:
             except ChannelLayerUnavailable as exc:
                 if not failures:
                     logger.warning("Receiving on %s paused: %s", self.queue, exc)
-                await asyncio.sleep(_DRAIN_BACKOFF.compute(failures))
+                await asyncio.sleep(UNAVAILABLE_BACKOFF.compute(failures))
                 failures += 1

@@ -21,12 +21,24 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from redis.backoff import ExponentialBackoff
+
 from channels_lite.layers.redis._hosts import HostConfig
 from channels_lite.layers.redis._topology import Shard, connect
 
-__all__ = ["LoopClients", "LoopState", "Shard", "stop_if_cancelled"]
+__all__ = [
+    "UNAVAILABLE_BACKOFF",
+    "LoopClients",
+    "LoopState",
+    "Shard",
+    "stop_if_cancelled",
+]
 
 logger = logging.getLogger(__name__)
+
+#: Pauses between a receive loop's attempts while Redis is unreachable:
+#: 0.1 s doubling to 1 s (``compute(failures so far)``).
+UNAVAILABLE_BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 
 
 def stop_if_cancelled() -> None:

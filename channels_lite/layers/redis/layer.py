@@ -20,14 +20,13 @@ from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from redis.backoff import ExponentialBackoff
-
 from channels_lite.exceptions import ChannelFull, ChannelLayerUnavailable
 from channels_lite.layers.redis import _wire
 from channels_lite.layers.redis._common import RedisLayerBase
 from channels_lite.layers.redis._inbox import Inbox
 from channels_lite.layers.redis._presence import RedisPresenceStore
 from channels_lite.layers.redis._shards import (
+    UNAVAILABLE_BACKOFF,
     LoopState,
     Shard,
     stop_if_cancelled,
@@ -46,8 +45,6 @@ _RENEW_CHUNK = 200
 _CHECKED_NAMES = 50_000
 # Values that a shallow copy of a message duplicates safely (immutable).
 _SCALARS = frozenset({str, bytes, int, float, bool, type(None)})
-# Pauses of a receive() while Redis is unreachable: 0.1 s, doubling up to 1 s.
-_RECEIVE_BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 
 
 class RedisChannelLayer(RedisLayerBase):
@@ -235,7 +232,7 @@ class RedisChannelLayer(RedisLayerBase):
                     continue
             except ChannelLayerUnavailable as exc:
                 logger.warning("Receiving on %s paused: %s", channel, exc)
-                await asyncio.sleep(_RECEIVE_BACKOFF.compute(failures))
+                await asyncio.sleep(UNAVAILABLE_BACKOFF.compute(failures))
                 failures += 1
                 continue
             plain = self._decrypt(_wire.parse_entry(entry)[2])
